@@ -1,0 +1,180 @@
+"""Pure protocol functions: headers, envelope decoding, error choice and ``Retry-After``."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import msgspec
+
+from .errors import (
+    APIError,
+    AuthenticationError,
+    InvalidRequestError,
+    InvalidStateError,
+    PermissionDeniedError,
+    PodNotFoundError,
+    RateLimitError,
+    ResponseDecodeError,
+    ServerError,
+)
+
+T = TypeVar("T")
+
+SUCCESS = 10000
+CODE_ERRORS: Mapping[int, type[APIError]] = {
+    10001: InvalidRequestError,
+    10002: ServerError,
+    10004: PermissionDeniedError,
+    11002: PermissionDeniedError,
+    10007: PodNotFoundError,
+    11000: PodNotFoundError,
+    12000: PodNotFoundError,
+    13000: PodNotFoundError,
+    11001: InvalidStateError,
+    12001: InvalidStateError,
+}
+RETRYABLE_HTTP = frozenset({429, 500, 502, 503, 504})
+RETRYABLE_CODES = frozenset({10002})
+_REQUEST_ID_HEADERS = ("X-Request-Id", "X-Request-ID", "Request-Id", "X-Trace-Id", "X-Amzn-Trace-Id")
+
+
+class Envelope(msgspec.Struct):
+    """``{"code": int, "message": str, "data": ...}``; ``data`` is kept raw for a second pass."""
+
+    code: int
+    message: str | None = None
+    data: msgspec.Raw | None = None
+
+
+_ENVELOPE = msgspec.json.Decoder(Envelope)
+
+
+def build_headers(api_key: str, user_agent: str) -> dict[str, str]:
+    """The headers every request carries."""
+    return {"X-Api-Key": api_key, "User-Agent": user_agent, "Accept": "application/json"}
+
+
+def request_id(headers: Mapping[str, str]) -> str | None:
+    """The server's request id, if the response carries one."""
+    for name in _REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value
+    return None
+
+
+def decode_envelope(
+    body: bytes, http_status: int, method: str | None = None, path: str | None = None
+) -> Envelope:
+    """Decode the envelope, or raise ``ResponseDecodeError`` keeping status and a body snippet."""
+    try:
+        return _ENVELOPE.decode(body)
+    except msgspec.DecodeError as exc:
+        what = "empty body" if not body.strip() else f"not a JSON result envelope ({exc})"
+        raise ResponseDecodeError(
+            what, http_status=http_status, body=body, method=method, path=path
+        ) from exc
+
+
+def decode_data(
+    decoder: msgspec.json.Decoder[T],
+    envelope: Envelope,
+    http_status: int,
+    method: str | None = None,
+    path: str | None = None,
+) -> T:
+    """Decode ``envelope.data`` with ``decoder``; wrong shapes raise ``ResponseDecodeError``."""
+    raw = envelope.data
+    body = bytes(raw) if raw is not None else b"null"
+    try:
+        return decoder.decode(body)
+    except (msgspec.DecodeError, ValueError, TypeError) as exc:
+        raise ResponseDecodeError(
+            f"data has the wrong shape ({exc})",
+            http_status=http_status,
+            body=body,
+            method=method,
+            path=path,
+        ) from exc
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date).
+
+    >>> parse_retry_after("3")
+    3.0
+    >>> parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0)
+    10.0
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return None
+    return max(0.0, seconds)
+
+
+def error_for(
+    http_status: int,
+    envelope: Envelope | None,
+    *,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes = b"",
+) -> APIError | None:
+    """The error a response stands for, or ``None`` for success.
+
+    The envelope code wins where it names a known error; the HTTP status decides otherwise
+    (401, 429, 5xx). An unknown non-success code becomes a plain ``APIError`` that keeps it.
+    """
+    code = envelope.code if envelope is not None else None
+    if code == SUCCESS and http_status < 400:
+        return None
+    message = (envelope.message if envelope is not None else None) or _status_text(http_status, body)
+    kw: dict[str, Any] = {
+        "code": code,
+        "http_status": http_status,
+        "method": method,
+        "path": path,
+        "request_id": request_id(headers),
+    }
+    if http_status == 401:
+        return AuthenticationError(message, **kw)
+    if http_status == 429:
+        return RateLimitError(message, retry_after=parse_retry_after(headers.get("Retry-After")), **kw)
+    cls = CODE_ERRORS.get(code) if code is not None else None
+    if cls is not None:
+        return cls(message, **kw)
+    if http_status >= 500:
+        return ServerError(message, **kw)
+    if http_status == 403:
+        return PermissionDeniedError(message, **kw)
+    if http_status == 404:
+        return PodNotFoundError(message, **kw)
+    if http_status == 400:
+        return InvalidRequestError(message, **kw)
+    return APIError(message, **kw)
+
+
+def is_retryable_status(http_status: int, code: int | None) -> bool:
+    """Whether a response is worth retrying (429, 500/502/503/504, code 10002)."""
+    return http_status in RETRYABLE_HTTP or code in RETRYABLE_CODES
+
+
+def _status_text(http_status: int, body: bytes) -> str:
+    snippet = body[:120].decode("utf-8", "replace").strip()
+    return f"HTTP {http_status}" + (f": {snippet}" if snippet else "")

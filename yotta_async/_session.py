@@ -1,0 +1,292 @@
+"""The only module that touches aiohttp: retries, flow control and error translation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import aiohttp
+import anyio
+import msgspec
+
+from . import _protocol as proto
+from ._backoff import Backoff
+from ._version import __version__
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    ConfigurationError,
+    RateLimitError,
+    ResponseDecodeError,
+    YottaError,
+)
+
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+Params = Sequence[tuple[str, str]]
+
+logger = logging.getLogger("yotta_async")
+
+USER_AGENT = f"yotta-async/{__version__}"
+MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+
+# Creates are retried only on failures that prove the server never processed them.
+RETRY_ALWAYS = "always"
+RETRY_UNSENT = "unsent"
+
+
+class Session:
+    """Sends requests, retries what is safe to retry, and maps every failure to a YottaError.
+
+    Flow control is client-wide: at most ``max_concurrency`` requests are in flight, an
+    optional ``requests_per_second`` spaces their starts, and a 429 pauses *every* request
+    until its ``Retry-After`` has passed, so a thousand parallel callers do not stampede.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str,
+        timeout: float,
+        max_retries: int,
+        backoff: Backoff,
+        max_retry_after: float,
+        max_concurrency: int,
+        requests_per_second: float | None,
+        session: aiohttp.ClientSession | None,
+        sleep: Sleep | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._api_key = api_key
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_retry_after = max_retry_after
+        self.max_concurrency = max_concurrency
+        self._borrowed = session
+        self._owned: aiohttp.ClientSession | None = None
+        self._headers = proto.build_headers(api_key or "", USER_AGENT)
+        self._json_headers = {**self._headers, "Content-Type": "application/json"}
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._sleep: Sleep = sleep or anyio.sleep
+        self._clock: Clock = clock or time.monotonic
+        self._rng = rng or random.Random()
+        self._limiter: anyio.CapacityLimiter | None = None
+        self._interval = 1.0 / requests_per_second if requests_per_second else 0.0
+        self._next_start = 0.0
+        self._cooldown_until = 0.0
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ConfigurationError("the client is closed; create a new YottaClient")
+        if self._borrowed is not None:
+            return self._borrowed
+        if self._owned is None:
+            connector = aiohttp.TCPConnector(limit=self.max_concurrency, limit_per_host=0)
+            self._owned = aiohttp.ClientSession(connector=connector)
+        return self._owned
+
+    async def aclose(self) -> None:
+        """Close the owned aiohttp session; a borrowed one is left open."""
+        self._closed = True
+        owned, self._owned = self._owned, None
+        if owned is not None:
+            await owned.close()
+
+    # -- flow control ------------------------------------------------------------------
+    def _capacity(self) -> anyio.CapacityLimiter:
+        # Built lazily: a CapacityLimiter must be created inside a running event loop.
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.max_concurrency)
+        return self._limiter
+
+    async def _pace(self) -> None:
+        while True:
+            now = self._clock()
+            wait = self._cooldown_until - now
+            if self._interval:
+                start = max(now, self._next_start, self._cooldown_until)
+                self._next_start = start + self._interval
+                wait = start - now
+            if wait <= 0:
+                return
+            await self._sleep(wait)
+            if self._interval or self._clock() >= self._cooldown_until:
+                return
+
+    def _cool_down(self, seconds: float) -> None:
+        self._cooldown_until = max(self._cooldown_until, self._clock() + seconds)
+
+    # -- requests ----------------------------------------------------------------------
+    async def request(
+        self,
+        method: str,
+        path: str,
+        decoder: msgspec.json.Decoder[T] | None,
+        *,
+        params: Params | None = None,
+        body: bytes | None = None,
+        retry: str = RETRY_ALWAYS,
+    ) -> T | None:
+        """Send one API call (with retries) and return its decoded ``data``."""
+        if not self._api_key:
+            raise ConfigurationError(
+                "no API key: pass api_key=... to YottaClient or set YOTTA_API_KEY "
+                "(create one in the Yotta console under Settings -> Access Keys)"
+            )
+        attempt = 0
+        while True:
+            try:
+                return await self._attempt(method, path, decoder, params, body, attempt)
+            except YottaError as exc:
+                delay = self._retry_delay(exc, attempt, retry)
+                if delay is None:
+                    raise
+                if isinstance(exc, RateLimitError):
+                    self._cool_down(delay)
+                logger.debug(
+                    "retrying %s %s in %.2fs after %s (attempt %d of %d)",
+                    method, path, delay, type(exc).__name__, attempt + 1, self.max_retries,
+                )
+                await self._sleep(delay)
+                attempt += 1
+
+    def _retry_delay(self, exc: YottaError, attempt: int, mode: str) -> float | None:
+        if attempt >= self.max_retries:
+            return None
+        if mode == RETRY_UNSENT and not _never_processed(exc):
+            return None
+        if not is_transient(exc):
+            return None
+        delay = self.backoff.delay(attempt, self._rng)
+        hint = exc.retry_after if isinstance(exc, RateLimitError) else None
+        if hint is not None:
+            if hint > self.max_retry_after:
+                return None  # the server asks for longer than we are willing to wait
+            delay = max(delay, hint)
+        return delay
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        decoder: msgspec.json.Decoder[T] | None,
+        params: Params | None,
+        body: bytes | None,
+        attempt: int,
+    ) -> T | None:
+        http = self._http()
+        headers = self._json_headers if body is not None else self._headers
+        async with self._capacity():
+            await self._pace()
+            started = self._clock()
+            status = 0
+            try:
+                async with http.request(
+                    method,
+                    self.base_url + path,
+                    params=params,
+                    data=body,
+                    headers=headers,
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                ) as resp:
+                    status = resp.status
+                    if (resp.content_length or 0) > MAX_RESPONSE_BYTES:
+                        raise ResponseDecodeError(
+                            f"body of {resp.content_length} bytes is over the limit",
+                            http_status=status, method=method, path=path,
+                        )
+                    raw = await resp.read()
+                    resp_headers: Mapping[str, str] = resp.headers
+            except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+                raise _connection_error(APITimeoutError, exc, method, path, self.timeout) from exc
+            except aiohttp.ClientError as exc:
+                raise _connection_error(APIConnectionError, exc, method, path, self.timeout) from exc
+            except OSError as exc:
+                raise _connection_error(APIConnectionError, exc, method, path, self.timeout) from exc
+            finally:
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug(
+                        "%s %s -> %s (attempt %d, %.1f ms)",
+                        method, path, status or "no response", attempt + 1,
+                        (self._clock() - started) * 1000,
+                    )
+        return _interpret(raw, status, resp_headers, decoder, method, path)
+
+    def __repr__(self) -> str:
+        return f"Session(base_url={self.base_url!r})"
+
+
+def _interpret(
+    raw: bytes,
+    status: int,
+    headers: Mapping[str, str],
+    decoder: msgspec.json.Decoder[T] | None,
+    method: str,
+    path: str,
+) -> T | None:
+    try:
+        envelope = proto.decode_envelope(raw, status, method, path)
+    except ResponseDecodeError:
+        # A proxy's HTML page on 401/429 still means 401/429; say so, keeping the body.
+        if status in (401, 429):
+            err = proto.error_for(status, None, method=method, path=path, headers=headers, body=raw)
+            assert err is not None
+            raise err from None
+        raise
+    err = proto.error_for(status, envelope, method=method, path=path, headers=headers, body=raw)
+    if err is not None:
+        raise err
+    if decoder is None:
+        return None
+    return proto.decode_data(decoder, envelope, status, method, path)
+
+
+def _connection_error(
+    cls: type[APIConnectionError], exc: BaseException, method: str, path: str, timeout: float
+) -> APIConnectionError:
+    if cls is APITimeoutError:
+        message = f"no complete answer within {timeout:g}s"
+    else:
+        message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    unsent = isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError))
+    return cls(message, method=method, path=path, request_sent=not unsent)
+
+
+def _never_processed(exc: YottaError) -> bool:
+    """True where the failure proves the server did not act on the request."""
+    if isinstance(exc, RateLimitError):
+        return True
+    return isinstance(exc, APIConnectionError) and not exc.request_sent
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is worth retrying: connection trouble, 429, 5xx or code 10002."""
+    if isinstance(exc, APIConnectionError):
+        return True
+    if isinstance(exc, APIError):
+        return proto.is_retryable_status(exc.http_status or 0, exc.code)
+    if isinstance(exc, ResponseDecodeError):
+        return exc.http_status is not None and proto.is_retryable_status(exc.http_status, None)
+    return False
+
+
+def encode(value: Any) -> bytes:
+    """JSON-encode a request body."""
+    return msgspec.json.encode(value)

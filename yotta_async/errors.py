@@ -1,0 +1,248 @@
+"""The error hierarchy: everything yotta-async raises is a ``YottaError``.
+
+::
+
+    YottaError
+    ├── ConfigurationError            missing API key, refused base URL, bad client settings
+    ├── ValidationError (ValueError)  bad input, caught before any request is sent
+    ├── APIError                      the server answered with an error
+    │   ├── InvalidRequestError       code 10001
+    │   ├── AuthenticationError       HTTP 401
+    │   ├── PermissionDeniedError     codes 10004, 11002
+    │   ├── PodNotFoundError          codes 13000, 12000, 10007, 11000
+    │   ├── InvalidStateError         codes 12001, 11001
+    │   ├── RateLimitError            HTTP 429 (``retry_after``)
+    │   └── ServerError               HTTP 5xx, code 10002
+    ├── APIConnectionError            the request did not get an answer
+    │   └── APITimeoutError (TimeoutError)
+    ├── ResponseDecodeError           the body is not JSON or has the wrong shape
+    ├── WaitTimeoutError (TimeoutError)  a waiter's deadline passed
+    ├── PodFailedError                the pod reached FAILED (or TERMINATED when not expected)
+    └── CleanupError                  a pod group could not clean up everything
+
+No message or ``repr`` of these errors contains the API key: the session never puts
+request headers into an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import Pod, PodStatus
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "CleanupError",
+    "ConfigurationError",
+    "InvalidRequestError",
+    "InvalidStateError",
+    "PermissionDeniedError",
+    "PodFailedError",
+    "PodNotFoundError",
+    "RateLimitError",
+    "ResponseDecodeError",
+    "ServerError",
+    "ValidationError",
+    "WaitTimeoutError",
+    "YottaError",
+]
+
+
+class YottaError(Exception):
+    """Base class of every exception raised by yotta-async."""
+
+
+class ConfigurationError(YottaError):
+    """The client is not configured well enough to make a request (for example, no API key)."""
+
+
+class ValidationError(YottaError, ValueError):
+    """Bad input, caught before any request was sent. ``field`` names the offending field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+class APIError(YottaError):
+    """The API answered with an error envelope or an error HTTP status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        http_status: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.message = message
+        self.code = code
+        self.http_status = http_status
+        self.method = method
+        self.path = path
+        self.request_id = request_id
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        where = f"{self.method} {self.path}" if self.method and self.path else "request"
+        parts = [f"{where} failed"]
+        if self.http_status is not None:
+            parts.append(f"HTTP {self.http_status}")
+        if self.code is not None:
+            parts.append(f"code {self.code}")
+        detail = ", ".join(parts)
+        text = f"{detail}: {self.message}" if self.message else detail
+        if self.request_id:
+            text += f" (request id {self.request_id})"
+        return text
+
+
+class InvalidRequestError(APIError):
+    """The server rejected the request parameters (code 10001)."""
+
+
+class AuthenticationError(APIError):
+    """The API key is missing or wrong (HTTP 401)."""
+
+
+class PermissionDeniedError(APIError):
+    """The key may not do this (codes 10004 and 11002)."""
+
+
+class PodNotFoundError(APIError):
+    """The pod does not exist, or no longer does (codes 13000, 12000, 10007, 11000)."""
+
+    pod: Pod | None = None
+
+
+class InvalidStateError(APIError):
+    """The action is not allowed in the pod's current state (codes 12001 and 11001)."""
+
+
+class RateLimitError(APIError):
+    """Too many requests (HTTP 429). ``retry_after`` is the server's hint in seconds, if any."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
+class ServerError(APIError):
+    """The server failed (HTTP 5xx or code 10002)."""
+
+
+class APIConnectionError(YottaError):
+    """The request could not be sent or its answer could not be read.
+
+    ``request_sent`` is False only where the failure proves the request never left
+    (the connection could not be opened), which makes even a create safe to retry.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        request_sent: bool = True,
+    ) -> None:
+        self.message = message
+        self.method = method
+        self.path = path
+        self.request_sent = request_sent
+        where = f"{method} {path}: " if method and path else ""
+        super().__init__(f"{where}{message}")
+
+
+class APITimeoutError(APIConnectionError, TimeoutError):
+    """The request timed out."""
+
+
+class ResponseDecodeError(YottaError):
+    """The body is not JSON, or not the shape the API documents.
+
+    Keeps the HTTP status and the first 200 bytes of the body in ``body_snippet``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        body: bytes = b"",
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        self.message = message
+        self.http_status = http_status
+        self.body_snippet = body[:200]
+        self.method = method
+        self.path = path
+        where = f"{method} {path}" if method and path else "response"
+        status = f" (HTTP {http_status})" if http_status is not None else ""
+        super().__init__(f"{where}{status}: {message}; body starts {self.body_snippet!r}")
+
+
+class WaitTimeoutError(YottaError, TimeoutError):
+    """A waiter's deadline passed before the pod reached the wanted state.
+
+    Carries ``pod`` (the last snapshot, or ``None`` if no poll succeeded), ``elapsed``
+    seconds, ``polls`` and ``history`` (the statuses seen, in order).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        pod_id: int | None = None,
+        pod: Pod | None = None,
+        elapsed: float = 0.0,
+        polls: int = 0,
+        history: Sequence[PodStatus] = (),
+    ) -> None:
+        self.pod_id = pod_id
+        self.pod = pod
+        self.elapsed = elapsed
+        self.polls = polls
+        self.history = list(history)
+        super().__init__(message)
+
+
+class PodFailedError(YottaError):
+    """The pod reached FAILED, or TERMINATED while the wait expected it to run or pause.
+
+    ``pod`` is the last snapshot.
+    """
+
+    def __init__(self, message: str, *, pod: Pod | None = None, pod_id: int | None = None):
+        self.pod = pod
+        self.pod_id = pod_id if pod_id is not None else (pod.id if pod is not None else None)
+        super().__init__(message)
+
+
+class CleanupError(YottaError):
+    """A pod group could not clean up every pod it created.
+
+    ``failures`` maps each pod id (or ``None`` for a create whose pod was never found) to
+    the exception that stopped its cleanup; ``original`` is the error that triggered the
+    cleanup, if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        failures: dict[int | None, BaseException] | None = None,
+        original: BaseException | None = None,
+    ) -> None:
+        self.failures = dict(failures or {})
+        self.original = original
+        super().__init__(message)

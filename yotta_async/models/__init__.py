@@ -1,0 +1,15 @@
+"""Typed models of the Pods API v2 (msgspec Structs, snake_case in Python, camelCase on the wire)."""
+
+from .pod import EnvVar, ExposePort, PersistentVolume, Pod, from_epoch_ms
+from .request import PodCreateRequest
+from .status import PodStatus
+
+__all__ = [
+    "EnvVar",
+    "ExposePort",
+    "PersistentVolume",
+    "Pod",
+    "PodCreateRequest",
+    "PodStatus",
+    "from_epoch_ms",
+]

@@ -1,0 +1,197 @@
+"""``PodCreateRequest`` (``PodV2CreateRequest``) and its client-side validation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..errors import ValidationError
+from ._base import Model
+from .pod import EnvVar, ExposePort, PersistentVolume
+
+__all__ = ["PodCreateRequest"]
+
+_INT32_MAX = 2**31 - 1
+_INT64_MAX = 2**63 - 1
+
+
+class PodCreateRequest(Model, kw_only=True):
+    """The body of ``POST /v2/pods``. Validated on construction.
+
+    >>> PodCreateRequest(name="train-0", image="nvidia/cuda:12.1.0-base-ubuntu22.04",
+    ...                  gpu_type="NVIDIA_H100_80G", gpu_count=1,
+    ...                  environment_vars=[EnvVar(key="MODE", value="train")],
+    ...                  expose=[ExposePort(port=8888, protocol="http")])  # doctest: +ELLIPSIS
+    PodCreateRequest(name='train-0', ...)
+
+    Invalid input raises :class:`~yotta_async.ValidationError` naming the field, so a bad
+    request never reaches the network.
+    """
+
+    name: str
+    image: str
+    gpu_type: str
+    gpu_count: int
+    regions: list[str] | None = None
+    container_registry_auth_id: int | None = None
+    image_registry: str | None = None
+    image_public_type: str | None = None
+    resource_type: str | None = None
+    shm_in_gb: int | None = None
+    min_single_card_ram_in_gb: int | None = None
+    min_single_card_vram_in_gb: int | None = None
+    min_single_card_vcpu: int | None = None
+    container_volume_in_gb: int | None = None
+    persistent_volume_in_gb: int | None = None
+    initialization_command: str | None = None
+    environment_vars: list[EnvVar] | None = None
+    expose: list[ExposePort] | None = None
+    persistent_volumes: list[PersistentVolume] | None = None
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Check every documented constraint; raise ``ValidationError`` naming the field."""
+        _text(self.name, "name", lo=1, hi=255)
+        _text(self.image, "image", lo=1, hi=255)
+        _text(self.gpu_type, "gpu_type", lo=1)
+        count = _int(self.gpu_count, "gpu_count", lo=1, hi=_INT32_MAX)
+        if count & (count - 1):
+            raise ValidationError("gpu_count", f"must be a power of two (1, 2, 4, 8, ...), got {count}")
+        if self.regions is not None:
+            regions = _list(self.regions, "regions")
+            for i, region in enumerate(regions):
+                _text(region, f"regions[{i}]", lo=1)
+            if len(set(regions)) != len(regions):
+                raise ValidationError("regions", "must not repeat a region")
+        _opt_int(self.container_registry_auth_id, "container_registry_auth_id", hi=_INT64_MAX)
+        if self.image_registry is not None:
+            _text(self.image_registry, "image_registry", lo=0, hi=255)
+        _choice(self.image_public_type, "image_public_type", ("PUBLIC", "PRIVATE"))
+        _choice(self.resource_type, "resource_type", ("GPU", "CPU"))
+        for field in _SIZE_FIELDS:
+            _opt_int(getattr(self, field), field, hi=_INT32_MAX)
+        if self.initialization_command is not None:
+            _text(self.initialization_command, "initialization_command", lo=0)
+        for i, var in enumerate(_list(self.environment_vars, "environment_vars", EnvVar)):
+            _text(var.key, f"environment_vars[{i}].key", lo=1)
+            _text(var.value, f"environment_vars[{i}].value", lo=1)
+        for i, port in enumerate(_list(self.expose, "expose", ExposePort)):
+            _int(port.port, f"expose[{i}].port", lo=0, hi=65535)
+            if port.protocol is not None:
+                _text(port.protocol, f"expose[{i}].protocol", lo=1)
+        for i, vol in enumerate(_list(self.persistent_volumes, "persistent_volumes", PersistentVolume)):
+            _text(vol.mount_path, f"persistent_volumes[{i}].mount_path", lo=1)
+            _text(vol.volume_type, f"persistent_volumes[{i}].volume_type", lo=1)
+            _opt_int(vol.id, f"persistent_volumes[{i}].id", hi=_INT64_MAX)
+            _opt_int(vol.volume_size, f"persistent_volumes[{i}].volume_size", hi=_INT32_MAX)
+
+    @classmethod
+    def build(cls, **fields: Any) -> PodCreateRequest:
+        """Build a request from keyword arguments, with friendlier shapes accepted.
+
+        ``env`` (or ``environment_vars``) may be a mapping, ``expose`` may hold plain port
+        numbers or ``"8888/http"`` strings, and ``region`` is short for ``regions=[region]``::
+
+            PodCreateRequest.build(name="n", image="img", gpu_type="NVIDIA_H100_80G",
+                                   gpu_count=1, env={"MODE": "train"}, expose=[8888, "22/tcp"])
+        """
+        if "env" in fields:
+            if "environment_vars" in fields:
+                raise ValidationError("env", "give env or environment_vars, not both")
+            fields["environment_vars"] = fields.pop("env")
+        if "region" in fields:
+            if "regions" in fields:
+                raise ValidationError("region", "give region or regions, not both")
+            fields["regions"] = [fields.pop("region")]
+        env = fields.get("environment_vars")
+        if isinstance(env, Mapping):
+            fields["environment_vars"] = [EnvVar(key=k, value=v) for k, v in env.items()]
+        if fields.get("expose") is not None:
+            fields["expose"] = [_port(p, i) for i, p in enumerate(_iter(fields["expose"], "expose"))]
+        unknown = set(fields) - set(cls.__struct_fields__)
+        if unknown:
+            raise ValidationError(sorted(unknown)[0], "is not a field of PodCreateRequest")
+        try:
+            return cls(**fields)
+        except TypeError as exc:  # a missing required field
+            raise ValidationError(_missing_field(exc, cls), str(exc)) from None
+
+
+_SIZE_FIELDS = (
+    "shm_in_gb",
+    "min_single_card_ram_in_gb",
+    "min_single_card_vram_in_gb",
+    "min_single_card_vcpu",
+    "container_volume_in_gb",
+    "persistent_volume_in_gb",
+)
+
+
+def _missing_field(exc: TypeError, cls: type[Model]) -> str:
+    text = str(exc)
+    for name in cls.__struct_fields__:
+        if f"'{name}'" in text:
+            return name
+    return "request"
+
+
+def _port(value: object, i: int) -> ExposePort:
+    if isinstance(value, ExposePort):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return ExposePort(port=value)
+    if isinstance(value, str):
+        port, _, proto = value.partition("/")
+        if port.strip().isdigit():
+            return ExposePort(port=int(port), protocol=proto.strip() or None)
+    raise ValidationError(f"expose[{i}]", f"expected a port number or 'PORT/proto', got {value!r}")
+
+
+def _iter(value: object, field: str) -> Iterable[object]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValidationError(field, f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def _text(value: object, field: str, *, lo: int, hi: int | None = None) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(field, f"expected a string, got {type(value).__name__}")
+    if len(value) < lo:
+        raise ValidationError(field, "must not be empty")
+    if hi is not None and len(value) > hi:
+        raise ValidationError(field, f"must be at most {hi} characters, got {len(value)}")
+    return value
+
+
+def _int(value: object, field: str, *, lo: int = 0, hi: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationError(field, f"expected an integer, got {type(value).__name__}")
+    if not lo <= value <= hi:
+        raise ValidationError(field, f"must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _opt_int(value: object, field: str, *, hi: int) -> None:
+    if value is not None:
+        _int(value, field, hi=hi)
+
+
+def _choice(value: object, field: str, choices: tuple[str, ...]) -> None:
+    if value is not None and value not in choices:
+        raise ValidationError(field, f"must be one of {', '.join(choices)}, got {value!r}")
+
+
+def _list(value: object, field: str, item: type | None = None) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValidationError(field, f"expected a list, got {type(value).__name__}")
+    if item is not None:
+        for i, element in enumerate(value):
+            if not isinstance(element, item):
+                raise ValidationError(
+                    f"{field}[{i}]", f"expected {item.__name__}, got {type(element).__name__}"
+                )
+    return value

@@ -1,0 +1,103 @@
+"""``PodStatus``: the documented pod states, their aliases, and room for unknown ones."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+__all__ = ["PodStatus"]
+
+# Names other sources use for the same states (API-NOTES.md, "Status vocabulary").
+_ALIASES = {
+    "INITIALIZE": "INITIALIZING",
+    "STOPPING": "PAUSING",
+    "STOPPED": "PAUSED",
+}
+# v1 integer codes, still sent by the provider's own CLI.
+_LEGACY = ("INITIALIZING", "RUNNING", "PAUSING", "PAUSED", "TERMINATING", "TERMINATED", "FAILED")
+
+
+class PodStatus(str, enum.Enum):
+    """A pod's status.
+
+    Aliases decode to their canonical member (``PodStatus("STOPPED") is PodStatus.PAUSED``),
+    and so do the legacy integers 0-6 (``PodStatus(3) is PodStatus.PAUSED``). A status
+    this SDK does not know decodes to a pseudo-member that keeps the server's text::
+
+        >>> s = PodStatus("HIBERNATING")
+        >>> s.value, s.is_known
+        ('HIBERNATING', False)
+    """
+
+    PENDING = "PENDING"
+    PREPARING = "PREPARING"
+    INITIALIZING = "INITIALIZING"
+    RUNNING = "RUNNING"
+    PAUSING = "PAUSING"
+    PAUSED = "PAUSED"
+    TERMINATING = "TERMINATING"
+    TERMINATED = "TERMINATED"
+    FAILED = "FAILED"
+
+    @classmethod
+    def _missing_(cls, value: object) -> PodStatus:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(_LEGACY):
+            return cls(_LEGACY[value])
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not a pod status")
+        text = value.strip().upper()
+        if text in _ALIASES:
+            return cls(_ALIASES[text])
+        if text.isdigit():
+            return cls._missing_(int(text))
+        if text in cls.__members__:
+            return cls[text]
+        return _unknown(cls, value)
+
+    @property
+    def is_known(self) -> bool:
+        """False for a status string this SDK does not recognise."""
+        return self.name in type(self).__members__
+
+    @property
+    def is_terminal(self) -> bool:
+        """TERMINATED and FAILED never change again."""
+        return self in _TERMINAL
+
+    @property
+    def is_transitional(self) -> bool:
+        """States on the way to another state (PENDING, INITIALIZING, PAUSING, ...)."""
+        return self in _TRANSITIONAL
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __repr__(self) -> str:
+        return f"PodStatus.{self.name}" if self.is_known else f"PodStatus({self.value!r})"
+
+
+_UNKNOWN: dict[str, PodStatus] = {}
+
+
+def _unknown(cls: Any, value: str) -> PodStatus:
+    # Cached so that a stream of pods with one unknown status does not allocate per pod.
+    member = _UNKNOWN.get(value)
+    if member is None:
+        member = str.__new__(cls, value)
+        member._name_ = value
+        member._value_ = value
+        if len(_UNKNOWN) < 256:  # a hostile server cannot grow this without bound
+            _UNKNOWN[value] = member
+    return member
+
+
+_TERMINAL = frozenset({PodStatus.TERMINATED, PodStatus.FAILED})
+_TRANSITIONAL = frozenset(
+    {
+        PodStatus.PENDING,
+        PodStatus.PREPARING,
+        PodStatus.INITIALIZING,
+        PodStatus.PAUSING,
+        PodStatus.TERMINATING,
+    }
+)
