@@ -46,7 +46,7 @@ class Envelope(msgspec.Struct):
 
     code: int
     message: str | None = None
-    data: msgspec.Raw | None = None
+    data: msgspec.Raw = msgspec.Raw(b"null")
 
 
 _ENVELOPE = msgspec.json.Decoder(Envelope)
@@ -87,8 +87,7 @@ def decode_data(
     path: str | None = None,
 ) -> T:
     """Decode ``envelope.data`` with ``decoder``; wrong shapes raise ``ResponseDecodeError``."""
-    raw = envelope.data
-    body = bytes(raw) if raw is not None else b"null"
+    body = bytes(envelope.data)
     try:
         return decoder.decode(body)
     except (msgspec.DecodeError, ValueError, TypeError) as exc:

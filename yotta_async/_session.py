@@ -40,6 +40,9 @@ MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 RETRY_ALWAYS = "always"
 RETRY_UNSENT = "unsent"
 
+# For replies whose data the caller ignores: Raw skips parsing it.
+IGNORE_DATA = msgspec.json.Decoder(msgspec.Raw)
+
 
 class Session:
     """Sends requests, retries what is safe to retry, and maps every failure to a YottaError.
@@ -137,12 +140,12 @@ class Session:
         self,
         method: str,
         path: str,
-        decoder: msgspec.json.Decoder[T] | None,
+        decoder: msgspec.json.Decoder[T],
         *,
         params: Params | None = None,
         body: bytes | None = None,
         retry: str = RETRY_ALWAYS,
-    ) -> T | None:
+    ) -> T:
         """Send one API call (with retries) and return its decoded ``data``."""
         if not self._api_key:
             raise ConfigurationError(
@@ -185,11 +188,11 @@ class Session:
         self,
         method: str,
         path: str,
-        decoder: msgspec.json.Decoder[T] | None,
+        decoder: msgspec.json.Decoder[T],
         params: Params | None,
         body: bytes | None,
         attempt: int,
-    ) -> T | None:
+    ) -> T:
         http = self._http()
         headers = self._json_headers if body is not None else self._headers
         async with self._capacity():
@@ -237,10 +240,10 @@ def _interpret(
     raw: bytes,
     status: int,
     headers: Mapping[str, str],
-    decoder: msgspec.json.Decoder[T] | None,
+    decoder: msgspec.json.Decoder[T],
     method: str,
     path: str,
-) -> T | None:
+) -> T:
     try:
         envelope = proto.decode_envelope(raw, status, method, path)
     except ResponseDecodeError:
@@ -253,8 +256,6 @@ def _interpret(
     err = proto.error_for(status, envelope, method=method, path=path, headers=headers, body=raw)
     if err is not None:
         raise err
-    if decoder is None:
-        return None
     return proto.decode_data(decoder, envelope, status, method, path)
 
 

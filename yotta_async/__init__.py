@@ -1,0 +1,64 @@
+"""yotta-async: an asyncio-first, typed SDK for the Yotta Labs Pods API v2.
+
+::
+
+    from yotta_async import YottaClient, PodCreateRequest, PodStatus
+
+    async with YottaClient() as client:
+        pod = await client.pods.create(PodCreateRequest(
+            name="train-0", image="nvidia/cuda:12.1.0-base-ubuntu22.04",
+            gpu_type="NVIDIA_H100_80G", gpu_count=1))
+"""
+
+from ._backoff import Backoff
+from ._client import YottaClient
+from ._version import __version__
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    CleanupError,
+    ConfigurationError,
+    InvalidRequestError,
+    InvalidStateError,
+    PermissionDeniedError,
+    PodFailedError,
+    PodNotFoundError,
+    RateLimitError,
+    ResponseDecodeError,
+    ServerError,
+    ValidationError,
+    WaitTimeoutError,
+    YottaError,
+)
+from .models import EnvVar, ExposePort, PersistentVolume, Pod, PodCreateRequest, PodStatus
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "Backoff",
+    "CleanupError",
+    "ConfigurationError",
+    "EnvVar",
+    "ExposePort",
+    "InvalidRequestError",
+    "InvalidStateError",
+    "PermissionDeniedError",
+    "PersistentVolume",
+    "Pod",
+    "PodCreateRequest",
+    "PodFailedError",
+    "PodNotFoundError",
+    "PodStatus",
+    "RateLimitError",
+    "ResponseDecodeError",
+    "ServerError",
+    "ValidationError",
+    "WaitTimeoutError",
+    "YottaClient",
+    "YottaError",
+    "__version__",
+]
