@@ -1,0 +1,33 @@
+"""The embedded Pods API v2 simulator: ``Simulator``, its clocks, timings and fault plan.
+
+Behaviour decisions, where the real API leaves room:
+
+* Envelope ``{"code", "message", "data"}`` on every reply. A missing or wrong ``X-Api-Key``
+  gets HTTP 401 with code 401. Business errors are HTTP 200 with code 10001 (invalid
+  parameters, naming the camelCase field), 12001 (wrong state) or 13000 (not found).
+* A path id that is not an integer, or is outside int64, gets 10001; an integer id that does
+  not exist gets 13000. Unknown routes get HTTP 404 with code 10001.
+* Create returns the new pod (PENDING). Pods go PENDING -> INITIALIZING -> RUNNING; pause
+  (RUNNING only) PAUSING -> PAUSED; resume (PAUSED only) INITIALIZING -> RUNNING. Delete is
+  accepted in every state except TERMINATING/TERMINATED (FAILED included: that is how a
+  failed pod is cleaned up) and goes TERMINATING -> TERMINATED, then the pod is gone (13000)
+  after ``Timings.retention``. Deleting a TERMINATING or TERMINATED pod gets 12001.
+* Capacity ``{gpu_type: n}`` / ``{(gpu_type, region): n}`` counts GPUs. A pod holds its
+  GPUs from create until TERMINATED or FAILED (PAUSED pods keep theirs, so resume never
+  fails for capacity). A create beyond capacity is accepted (10000) like the real API, but
+  the pod stays PENDING briefly and then goes FAILED ("could not start: insufficient
+  resources") without holding GPUs. GPU types not in the mapping are unlimited. With
+  ``regions`` the first region with room is chosen.
+* Faults (500/502/429/reset) are decided before the handler, so they never change state;
+  "reply lost" faults (``lost_reset``/``lost_500``) happen after a successful handler on any
+  route, so the action did take effect.
+"""
+
+from __future__ import annotations
+
+from ._clock import Clock, ManualClock, MonotonicClock
+from ._faults import FaultPlan, FaultRule
+from ._simulator import Simulator
+from ._state import Timings
+
+__all__ = ["Clock", "FaultPlan", "FaultRule", "ManualClock", "MonotonicClock", "Simulator", "Timings"]
