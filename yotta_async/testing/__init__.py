@@ -16,8 +16,10 @@ Behaviour decisions, where the real API leaves room:
   GPUs from create until TERMINATED or FAILED (PAUSED pods keep theirs, so resume never
   fails for capacity). A create beyond capacity is accepted (10000) like the real API, but
   the pod stays PENDING briefly and then goes FAILED ("could not start: insufficient
-  resources") without holding GPUs. GPU types not in the mapping are unlimited. With
-  ``regions`` the first region with room is chosen.
+  resources") without holding GPUs. GPU types not in the mapping are unlimited; a type
+  with ``(gpu_type, region)`` entries exists only in those regions. The first region of
+  ``regions`` (or, without ``regions``, of the default region and the mapped ones) with
+  room is chosen.
 * Faults (500/502/429/reset) are decided before the handler, so they never change state;
   "reply lost" faults (``lost_reset``/``lost_500``) happen after a successful handler on any
   route, so the action did take effect.

@@ -186,15 +186,19 @@ class PodStore:
 
     def _place(self, req: PodCreateRequest) -> tuple[str, tuple[Any, ...], bool]:
         """(region, capacity keys to reserve, whether GPUs were available)."""
+        gpu = req.gpu_type
+        # A type with per-region entries exists only in those regions.
+        regional = {k[1] for k in self.capacity if isinstance(k, tuple) and k[0] == gpu}
         regions = list(req.regions or ())
         if not regions:
-            known = {k[1] for k in self.capacity if isinstance(k, tuple) and k[0] == req.gpu_type}
-            regions = [DEFAULT_REGION, *sorted(known - {DEFAULT_REGION})]
+            regions = [DEFAULT_REGION, *sorted(regional - {DEFAULT_REGION})]
         if not self.capacity:
             return regions[0], (), True
         now = self.now()
         for region in regions:
-            keys = tuple(k for k in ((req.gpu_type, region), req.gpu_type) if k in self.capacity)
+            if regional and region not in regional:
+                continue
+            keys = tuple(k for k in ((gpu, region), gpu) if k in self.capacity)
             if all(self._used(k, now) + req.gpu_count <= self.capacity[k] for k in keys):
                 return region, keys, True
         return regions[0], (), False
