@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -38,7 +39,9 @@ CODE_ERRORS: Mapping[int, type[APIError]] = {
 }
 RETRYABLE_HTTP = frozenset({429, 500, 502, 503, 504})
 RETRYABLE_CODES = frozenset({10002})
-_REQUEST_ID_HEADERS = ("X-Request-Id", "X-Request-ID", "Request-Id", "X-Trace-Id", "X-Amzn-Trace-Id")
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-trace-id", "x-amzn-trace-id")
+# delta-seconds is digits only (RFC 9110); a fraction is tolerated, a sign or exponent is not.
+_DELTA_SECONDS = re.compile(r"[0-9]{1,12}(?:\.[0-9]+)?")
 
 
 class Envelope(msgspec.Struct):
@@ -58,9 +61,13 @@ def build_headers(api_key: str, user_agent: str) -> dict[str, str]:
 
 
 def request_id(headers: Mapping[str, str]) -> str | None:
-    """The server's request id, if the response carries one."""
+    """The server's request id, if the response carries one.
+
+    Header names are case-insensitive; a plain ``dict`` is searched that way too.
+    """
+    lowered = {name.lower(): value for name, value in headers.items()}
     for name in _REQUEST_ID_HEADERS:
-        value = headers.get(name)
+        value = lowered.get(name)
         if value:
             return value
     return None
@@ -103,6 +110,9 @@ def decode_data(
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date).
 
+    A date in the past means "now" (``0.0``); anything unparseable, negative or not finite
+    is ``None``, so the caller falls back to its own backoff.
+
     >>> parse_retry_after("3")
     3.0
     >>> parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0)
@@ -111,9 +121,9 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if value is None:
         return None
     value = value.strip()
-    try:
+    if _DELTA_SECONDS.fullmatch(value):
         seconds = float(value)
-    except ValueError:
+    else:
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
@@ -170,8 +180,16 @@ def error_for(
 
 
 def is_retryable_status(http_status: int, code: int | None) -> bool:
-    """Whether a response is worth retrying (429, 500/502/503/504, code 10002)."""
-    return http_status in RETRYABLE_HTTP or code in RETRYABLE_CODES
+    """Whether a response is worth retrying (429, 500/502/503/504, code 10002).
+
+    A 5xx whose envelope carries a definite business answer (pod not found, invalid state,
+    ...) is not retried: asking again cannot change that answer.
+    """
+    if http_status == 429 or code in RETRYABLE_CODES:
+        return True
+    if code is not None and code in CODE_ERRORS:
+        return False
+    return http_status in RETRYABLE_HTTP
 
 
 def _status_text(http_status: int, body: bytes) -> str:
