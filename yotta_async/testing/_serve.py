@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -17,7 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the simulator's options to ``parser`` (shared with the CLI's ``simulate``)."""
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback)")
     parser.add_argument("--port", type=int, default=8080, help="port to bind; 0 picks a free one")
-    parser.add_argument("--api-key", default=None, help="key clients must send (default: random)")
+    parser.add_argument(
+        "--api-key",
+        default=None,
+        help="key clients must send (default: $YOTTA_API_KEY, else a random key printed to stderr)",
+    )
     parser.add_argument(
         "--time-scale",
         type=float,
@@ -44,8 +49,9 @@ async def serve(args: argparse.Namespace) -> int:
             installed.append(sig)
         except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
             pass
+    api_key = args.api_key or os.environ.get("YOTTA_API_KEY") or None
     sim = Simulator(
-        args.api_key,
+        api_key,
         args.host,
         args.port,
         time_scale=args.time_scale,
@@ -56,7 +62,7 @@ async def serve(args: argparse.Namespace) -> int:
     try:
         async with sim:
             print(sim.base_url, flush=True)
-            if args.api_key is None:
+            if api_key is None:
                 # A generated key must reach the user somehow; stderr keeps stdout one line.
                 print(f"api key: {sim.api_key}", file=sys.stderr, flush=True)
             await stop.wait()
