@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from ._base import Model
-from .status import PodStatus
+from .status import PodStatus, decode_status
 
 __all__ = ["EnvVar", "ExposePort", "PersistentVolume", "Pod", "from_epoch_ms"]
 
@@ -48,11 +49,24 @@ class PersistentVolume(Model, kw_only=True):
     system_volume_type_enum: str | None = None
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def from_epoch_ms(value: int | None) -> datetime | None:
-    """Epoch milliseconds as an aware UTC ``datetime`` (``None`` stays ``None``)."""
+    """Epoch milliseconds as an aware UTC ``datetime``, exact to the millisecond.
+
+    ``None``, and values no ``datetime`` can hold (a server bug), give ``None``.
+
+    >>> from_epoch_ms(1700000000123)
+    datetime.datetime(2023, 11, 14, 22, 13, 20, 123000, tzinfo=datetime.timezone.utc)
+    """
     if value is None:
         return None
-    return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+    try:
+        # timedelta keeps the milliseconds exact, where a float division may not.
+        return _EPOCH + timedelta(milliseconds=value)
+    except (OverflowError, ValueError, TypeError):
+        return None
 
 
 class Pod(Model, kw_only=True):
@@ -63,7 +77,11 @@ class Pod(Model, kw_only=True):
     """
 
     id: int
-    status: PodStatus
+    if TYPE_CHECKING:
+        status: PodStatus
+    else:
+        # The wire may carry a v1 integer status; __post_init__ turns it into a PodStatus.
+        status: PodStatus | int
     org_id: int | None = None
     applicant_id: int | None = None
     name: str | None = None
@@ -103,6 +121,10 @@ class Pod(Model, kw_only=True):
     persistent_volumes: list[PersistentVolume] | None = None
     internal_ip: str | None = None
     desired_state: str | None = None
+
+    def __post_init__(self) -> None:
+        if type(self.status) is not PodStatus:
+            self.status = decode_status(self.status)
 
     @property
     def created(self) -> datetime | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-__all__ = ["PodStatus"]
+__all__ = ["PodStatus", "decode_status"]
 
 # Names other sources use for the same states (API-NOTES.md, "Status vocabulary").
 _ALIASES = {
@@ -48,8 +48,8 @@ class PodStatus(str, enum.Enum):
         text = value.strip().upper()
         if text in _ALIASES:
             return cls(_ALIASES[text])
-        if text.isdigit():
-            return cls._missing_(int(text))
+        if text.isascii() and text.isdigit() and int(text) < len(_LEGACY):
+            return cls(_LEGACY[int(text)])
         if text in cls.__members__:
             return cls[text]
         return _unknown(cls, value)
@@ -89,6 +89,23 @@ def _unknown(cls: Any, value: str) -> PodStatus:
         if len(_UNKNOWN) < 256:  # a hostile server cannot grow this without bound
             _UNKNOWN[value] = member
     return member
+
+
+def decode_status(value: object) -> PodStatus:
+    """A status as the wire sends it: a name, an alias, or a v1 integer.
+
+    Unlike ``PodStatus(...)``, an integer outside the v1 range becomes an unknown status
+    (its text kept) instead of an error, because a server may invent new codes.
+    """
+    if isinstance(value, PodStatus):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 0 <= value < len(_LEGACY):
+            return PodStatus(_LEGACY[value])
+        return _unknown(PodStatus, str(value))
+    if isinstance(value, str):
+        return PodStatus(value)
+    raise ValueError(f"{value!r} is not a pod status")
 
 
 _TERMINAL = frozenset({PodStatus.TERMINATED, PodStatus.FAILED})
