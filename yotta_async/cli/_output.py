@@ -1,0 +1,183 @@
+"""Everything the CLI prints: JSON or rich tables on stdout, messages and progress on stderr."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..models import Pod
+
+__all__ = ["ActionResult", "Output"]
+
+_STATUS_STYLE = {
+    "RUNNING": "green",
+    "PAUSED": "yellow",
+    "PAUSING": "yellow",
+    "FAILED": "bold red",
+    "TERMINATED": "dim",
+    "TERMINATING": "dim",
+}
+
+
+class ActionResult:
+    """The outcome of one pause/resume/delete: ``error`` is ``None`` on success."""
+
+    __slots__ = ("error", "pod_id")
+
+    def __init__(self, pod_id: int | str, error: BaseException | None = None) -> None:
+        self.pod_id = pod_id
+        self.error = error
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"id": ..., "ok": true}`` or ``{"id": ..., "ok": false, "error": {...}}``."""
+        if self.error is None:
+            return {"id": self.pod_id, "ok": True}
+        err: dict[str, Any] = {"type": type(self.error).__name__, "message": str(self.error)}
+        code = getattr(self.error, "code", None)
+        if code is not None:
+            err["code"] = code
+        return {"id": self.pod_id, "ok": False, "error": err}
+
+
+class Output:
+    """Writes one document to stdout per command and everything else to stderr.
+
+    ``mode`` is ``"table"`` or ``"json"``. rich is imported only when a table or a
+    progress display is drawn, so ``--output json`` never loads it.
+    """
+
+    def __init__(self, mode: str = "table", *, quiet: bool = False) -> None:
+        self.mode = mode
+        self.quiet = quiet
+        self._stdout: Console | None = None
+        self._stderr: Console | None = None
+
+    @property
+    def json(self) -> bool:
+        """True for ``--output json``."""
+        return self.mode == "json"
+
+    @property
+    def progress_enabled(self) -> bool:
+        """A live display is drawn only on a terminal, and never with ``--quiet``."""
+        return not self.quiet and sys.stderr.isatty()
+
+    # -- consoles --------------------------------------------------------------------------
+    def stdout_console(self) -> Console:
+        """A rich console on stdout; wide when piped so a table never wraps mid-row."""
+        if self._stdout is None:
+            from rich.console import Console
+
+            self._stdout = Console(file=sys.stdout, highlight=False, soft_wrap=False)
+            if not self._stdout.is_terminal:
+                self._stdout.width = 1000
+        return self._stdout
+
+    def stderr_console(self) -> Console:
+        """A rich console on stderr, for progress displays."""
+        if self._stderr is None:
+            from rich.console import Console
+
+            self._stderr = Console(file=sys.stderr, highlight=False)
+        return self._stderr
+
+    def print_table(self, table: Any) -> None:
+        """Print a rich renderable on stdout without the trailing blanks rich pads rows with."""
+        console = self.stdout_console()
+        with console.capture() as captured:
+            console.print(table)
+        lines = captured.get().splitlines()
+        sys.stdout.write("".join(line.rstrip() + "\n" for line in lines))
+        sys.stdout.flush()
+
+    # -- messages --------------------------------------------------------------------------
+    def info(self, message: str) -> None:
+        """A progress note on stderr (silenced by ``--quiet``)."""
+        if not self.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    def error(self, message: str) -> None:
+        """An error line on stderr; never silenced."""
+        print(f"yotta-async: error: {message}", file=sys.stderr, flush=True)
+
+    # -- documents -------------------------------------------------------------------------
+    def emit_json(self, value: Any) -> None:
+        """``value`` as one JSON document (models encode with their camelCase API names)."""
+        import msgspec
+
+        text = msgspec.json.format(msgspec.json.encode(value), indent=2)
+        sys.stdout.buffer.write(text + b"\n")
+        sys.stdout.flush()
+
+    def pods(self, pods: Sequence[Pod]) -> None:
+        """A list of pods: a JSON array, or one table row per pod."""
+        if self.json:
+            self.emit_json(list(pods))
+            return
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for header in ("ID", "NAME", "STATUS", "GPU", "REGION", "CREATED"):
+            table.add_column(header, no_wrap=True)
+        for pod in pods:
+            status = str(pod.status)
+            gpu = f"{pod.gpu_count or '?'} x {pod.gpu_type}" if pod.gpu_type else ""
+            table.add_row(
+                str(pod.id), pod.name or "", Text(status, style=_STATUS_STYLE.get(status, "")),
+                gpu, pod.region or "", _when(pod.created_at),
+            )
+        self.print_table(table)
+        if not pods:
+            self.info("no pods")
+
+    def pod(self, pod: Pod) -> None:
+        """One pod: its JSON object, or a two-column table of every field it has."""
+        if self.json:
+            self.emit_json(pod)
+            return
+        import msgspec
+        from rich.table import Table
+
+        table = Table(box=None, show_header=False, pad_edge=False)
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        for key, value in msgspec.to_builtins(pod).items():
+            if key in ("createdAt", "updatedAt") and isinstance(value, int):
+                text = f"{_when(value)} ({value})"
+            elif isinstance(value, (list, dict)):
+                text = msgspec.json.encode(value).decode()
+            else:
+                text = str(value)
+            table.add_row(key, text)
+        self.print_table(table)
+
+    def actions(self, verb: str, results: Sequence[ActionResult]) -> None:
+        """The outcome of an action on several pods: a JSON array, or a table."""
+        if self.json:
+            self.emit_json([r.to_json() for r in results])
+            return
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        table.add_column("ID", no_wrap=True)
+        table.add_column("RESULT")
+        for r in results:
+            if r.error is None:
+                table.add_row(str(r.pod_id), Text(f"{verb} requested", style="green"))
+            else:
+                table.add_row(str(r.pod_id), Text(f"failed: {r.error}", style="red"))
+        self.print_table(table)
+
+
+def _when(epoch_ms: int | None) -> str:
+    if epoch_ms is None:
+        return ""
+    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%SZ")

@@ -1,0 +1,177 @@
+"""The ``yotta-async`` argument parser: global options, ``pods ...``, ``launch``, ``sweep``, ``simulate``."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from .._version import __version__
+from ._spec import add_create_arguments
+
+__all__ = ["DEFAULT_SIM_TIME_SCALE", "build_parser", "duration", "pod_id"]
+
+# Under --simulate a pod starts in ~2-3 s: slow enough to watch, fast enough to wait for.
+DEFAULT_SIM_TIME_SCALE = 0.05
+_INT64_MAX = 2**63 - 1
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
+_UNIT = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+EPILOG = """\
+credentials: --api-key, else YOTTA_API_KEY, else api_key in ~/.yotta/config [default]
+(--profile NAME picks another section and beats the environment). --simulate needs none.
+exit status: 0 ok, 1 API or pod failure, 2 usage error, 130 interrupted (after cleanup).
+"""
+
+
+def pod_id(text: str) -> int:
+    """A pod id as argparse type: a positive int64 (given as digits)."""
+    value = text.strip()
+    if not value.isdigit() or not 0 < int(value) <= _INT64_MAX:
+        raise argparse.ArgumentTypeError(f"invalid pod id {text!r}: expected a positive integer")
+    return int(value)
+
+
+def duration(text: str) -> float:
+    """Seconds from ``90``, ``90s``, ``30m``, ``2h`` or ``1d`` (argparse type)."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: use e.g. 90, 90s, 30m, 2h or 1d")
+    return float(match.group(1)) * _UNIT[match.group(2).lower()]
+
+
+def _positive_int(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _add_globals(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # Sub-commands repeat the options with SUPPRESS defaults, so they may come before or
+    # after the command word without the later parser resetting the earlier value.
+    def d(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
+    g = parser.add_argument_group("global options")
+    g.add_argument("--api-key", default=d(None), metavar="KEY", help="API key (see credentials below)")
+    g.add_argument("--base-url", default=d(None), metavar="URL", help="API root (default https://api.yottalabs.ai)")
+    g.add_argument("--profile", default=d(None), metavar="NAME", help="section of ~/.yotta/config to use")
+    g.add_argument(
+        "--simulate", action="store_true", default=d(False),
+        help="run against an embedded in-process simulator: no account, nothing billed",
+    )
+    g.add_argument(
+        "--time-scale", type=_positive_float, default=d(DEFAULT_SIM_TIME_SCALE), metavar="X",
+        help=f"with --simulate: multiply pod lifecycle durations by X (default {DEFAULT_SIM_TIME_SCALE})",
+    )
+    g.add_argument(
+        "-o", "--output", choices=("table", "json"), default=d("table"),
+        help="stdout format: readable table, or the API's JSON fields (one document)",
+    )
+    g.add_argument(
+        "-q", "--quiet", action="store_true", default=d(False), help="no progress or notes on stderr"
+    )
+    g.add_argument(
+        "--debug", action="store_true", default=d(False),
+        help="log requests to stderr (the key is redacted) and show tracebacks",
+    )
+
+
+def _sub(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, text: str
+) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(name, help=text, description=text)
+    _add_globals(parser, top=False)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full ``yotta-async`` parser; each leaf command sets ``command``."""
+    parser = argparse.ArgumentParser(
+        prog="yotta-async",
+        description="Manage Yotta Labs pods (Pods API v2): everyday pod work and bulk launches.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"yotta-async {__version__}")
+    _add_globals(parser, top=True)
+    top = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    pods = top.add_parser("pods", help="list, inspect, create, pause, resume, delete and wait for pods")
+    verbs = pods.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    p = _sub(verbs, "list", "list pods, optionally filtered")
+    p.add_argument(
+        "--region", dest="regions", action="append", metavar="R", help="region filter (repeatable)"
+    )
+    p.add_argument(
+        "--status", dest="statuses", action="append", metavar="S",
+        help="status filter, e.g. RUNNING (repeatable)",
+    )
+    p.set_defaults(command="pods list")
+
+    p = _sub(verbs, "get", "show one pod")
+    p.add_argument("id", type=pod_id, metavar="ID")
+    p.set_defaults(command="pods get")
+
+    for verb, text in (
+        ("pause", "pause RUNNING pods (GPU billing stops once PAUSED)"),
+        ("resume", "resume PAUSED pods"),
+        ("delete", "terminate pods"),
+    ):
+        p = _sub(verbs, verb, text)
+        p.add_argument("ids", type=pod_id, nargs="+", metavar="ID")
+        p.set_defaults(command=f"pods {verb}")
+
+    p = _sub(verbs, "wait", "wait until pods reach a state")
+    p.add_argument("ids", type=pod_id, nargs="+", metavar="ID")
+    p.add_argument("--until", choices=("running", "paused", "terminated"), default="running", type=str.lower)
+    p.add_argument(
+        "--timeout", type=duration, default=None, metavar="S", help="give up after S (e.g. 600, 10m)"
+    )
+    p.set_defaults(command="pods wait")
+
+    p = _sub(verbs, "create", "create one pod")
+    add_create_arguments(p)
+    p.add_argument("--wait", action="store_true", help="wait until the pod is RUNNING")
+    p.add_argument("--timeout", type=duration, default=None, metavar="S", help="with --wait: give up after S")
+    p.set_defaults(command="pods create")
+
+    p = _sub(top, "launch", "create N pods as a group, with live progress and guaranteed cleanup")
+    p.add_argument("--count", type=_positive_int, required=True, metavar="N", help="how many pods")
+    p.add_argument(
+        "--concurrency", type=_positive_int, default=None, metavar="C", help="creates in flight at once"
+    )
+    p.add_argument("--wait", action="store_true", help="wait until every pod is RUNNING")
+    p.add_argument("--timeout", type=duration, default=None, metavar="S", help="with --wait: give up after S")
+    p.add_argument(
+        "--then", choices=("keep", "pause", "delete"), default="keep",
+        help="after launching (and waiting): keep the pods, pause them, or delete them (default keep)",
+    )
+    add_create_arguments(p)
+    p.set_defaults(command="launch")
+
+    p = _sub(top, "sweep", "delete orphaned pods left behind by crashed runs")
+    p.add_argument(
+        "--older-than", type=duration, default=None, metavar="AGE",
+        help="only pods older than AGE (e.g. 2h)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="list what would be deleted; delete nothing")
+    p.set_defaults(command="sweep")
+
+    from ..testing._serve import add_arguments
+
+    text = "serve the Pods API simulator over HTTP (no account needed)"
+    p = top.add_parser("simulate", help=text, description=text)
+    add_arguments(p)
+    p.set_defaults(command="simulate")
+    return parser

@@ -1,0 +1,122 @@
+"""The ``pods`` commands: list, get, create, pause, resume, delete and wait."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ._output import ActionResult, Output
+from ._spec import build_request
+
+if TYPE_CHECKING:
+    from .._client import YottaClient
+
+__all__ = ["HANDLERS", "Context"]
+
+
+@dataclass
+class Context:
+    """What every command handler gets: parsed flags, an open client and the output."""
+
+    args: argparse.Namespace
+    client: YottaClient
+    out: Output
+    simulate: bool = False
+
+
+Handler = Callable[[Context], Awaitable[int]]
+
+
+async def pods_list(ctx: Context) -> int:
+    """``pods list``: every pod, filtered by ``--region`` / ``--status``."""
+    pods = await ctx.client.pods.list(regions=ctx.args.regions, statuses=ctx.args.statuses)
+    ctx.out.pods(pods)
+    return 0
+
+
+async def pods_get(ctx: Context) -> int:
+    """``pods get ID``."""
+    ctx.out.pod(await ctx.client.pods.get(ctx.args.id))
+    return 0
+
+
+async def pods_create(ctx: Context) -> int:
+    """``pods create``: one pod from flags and/or ``--from-file``; ``--wait`` for RUNNING."""
+    request = build_request(ctx.args, simulate=ctx.simulate)
+    pod = await ctx.client.pods.create(request)
+    if ctx.args.wait:
+        ctx.out.info(f"created pod {pod.id}; waiting until it is RUNNING")
+        pod = await ctx.client.pods.wait_until_running(pod.id, timeout=ctx.args.timeout)
+    ctx.out.pod(pod)
+    return 0
+
+
+async def _each(ctx: Context, verb: str) -> int:
+    # Every id gets its request even if an earlier one failed: the table says which did.
+    action = {
+        "pause": ctx.client.pods.pause,
+        "resume": ctx.client.pods.resume,
+        "delete": ctx.client.pods.delete,
+    }[verb]
+    results = []
+    for pod_id in dict.fromkeys(ctx.args.ids):
+        try:
+            await action(pod_id)
+        except Exception as exc:
+            if not _is_api_failure(exc):
+                raise
+            results.append(ActionResult(pod_id, exc))
+        else:
+            results.append(ActionResult(pod_id))
+    ctx.out.actions(verb, results)
+    failed = [r for r in results if r.error is not None]
+    if failed:
+        ctx.out.error(f"{verb} failed for {len(failed)} of {len(results)} pod(s): "
+                      + ", ".join(str(r.pod_id) for r in failed))
+    return 1 if failed else 0
+
+
+def _is_api_failure(exc: BaseException) -> bool:
+    from ..errors import APIError
+
+    return isinstance(exc, APIError)
+
+
+async def pods_pause(ctx: Context) -> int:
+    """``pods pause ID ...``."""
+    return await _each(ctx, "pause")
+
+
+async def pods_resume(ctx: Context) -> int:
+    """``pods resume ID ...``."""
+    return await _each(ctx, "resume")
+
+
+async def pods_delete(ctx: Context) -> int:
+    """``pods delete ID ...``."""
+    return await _each(ctx, "delete")
+
+
+async def pods_wait(ctx: Context) -> int:
+    """``pods wait ID ... --until STATE``: the pods once all are there, in the order given."""
+    from ..models import PodStatus
+
+    until = PodStatus(ctx.args.until.upper())
+    ids = list(dict.fromkeys(ctx.args.ids))
+    ctx.out.info(f"waiting for {len(ids)} pod(s) to be {until.value}")
+    pods = await ctx.client.pods.wait_all(ids, until=until, timeout=ctx.args.timeout)
+    ctx.out.pods(pods)
+    return 0
+
+
+HANDLERS: dict[str, Handler] = {
+    "pods list": pods_list,
+    "pods get": pods_get,
+    "pods create": pods_create,
+    "pods pause": pods_pause,
+    "pods resume": pods_resume,
+    "pods delete": pods_delete,
+    "pods wait": pods_wait,
+}
