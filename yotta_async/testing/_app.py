@@ -65,9 +65,7 @@ def envelope(code: int, message: str, http_status: int = 200) -> web.Response:
 
 
 def _ok(data: bytes) -> web.Response:
-    return web.Response(
-        body=b'{"code":10000,"message":"success","data":' + data + b"}", content_type=_JSON
-    )
+    return web.Response(body=b'{"code":10000,"message":"success","data":' + data + b"}", content_type=_JSON)
 
 
 def _route_key(request: web.Request) -> str:
@@ -108,9 +106,7 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         state.in_flight -= 1
 
 
-async def _serve(
-    request: web.Request, handler: Handler, state: AppState, route: str
-) -> web.StreamResponse:
+async def _serve(request: web.Request, handler: Handler, state: AppState, route: str) -> web.StreamResponse:
     faults = state.faults
     fault, delay = faults.before(route)
     if delay > 0:

@@ -30,9 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="multiplies every lifecycle duration (default 0.05: 20x faster than real)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for ids, jitter and failures")
-    parser.add_argument(
-        "--failure-rate", type=float, default=0.0, help="fraction of pods that go FAILED"
-    )
+    parser.add_argument("--failure-rate", type=float, default=0.0, help="fraction of pods that go FAILED")
     parser.add_argument(
         "--fail-image", default="yotta/always-fails", help="image whose pods always go FAILED"
     )

@@ -139,9 +139,7 @@ class PodStore:
         """The pod's JSON, re-encoded only when its status or port health changed."""
         now = self.now() if now is None else now
         index, start, status = pod.phase(now)
-        healthy = (
-            status is S.RUNNING and now >= start + self.timings.port_health * self.time_scale
-        )
+        healthy = status is S.RUNNING and now >= start + self.timings.port_health * self.time_scale
         key = (pod.version, index, healthy)
         if key != pod.cache_key:
             pod.cache = render(
