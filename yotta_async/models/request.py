@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -86,6 +87,12 @@ class PodCreateRequest(Model, kw_only=True):
             _text(vol.volume_type, f"persistent_volumes[{i}].volume_type", lo=1)
             _opt_int(vol.id, f"persistent_volumes[{i}].id", hi=_INT64_MAX)
             _opt_int(vol.volume_size, f"persistent_volumes[{i}].volume_size", hi=_INT32_MAX)
+            for name in _VOLUME_TEXT_FIELDS:
+                if getattr(vol, name) is not None:
+                    _text(getattr(vol, name), f"persistent_volumes[{i}].{name}", lo=0)
+            _choice(vol.system_volume_type_enum, f"persistent_volumes[{i}].system_volume_type_enum",
+                    ("LOCAL", "CEPH"))
+            _opt_number(vol.volume_price, f"persistent_volumes[{i}].volume_price")
 
     @classmethod
     def build(cls, **fields: Any) -> PodCreateRequest:
@@ -128,6 +135,8 @@ _SIZE_FIELDS = (
     "persistent_volume_in_gb",
 )
 
+_VOLUME_TEXT_FIELDS = ("name", "mount_mode", "cloud_storage_type", "system_volume_type")
+
 
 def _missing_field(exc: TypeError, cls: type[Model]) -> str:
     text = str(exc)
@@ -162,7 +171,21 @@ def _text(value: object, field: str, *, lo: int, hi: int | None = None) -> str:
         raise ValidationError(field, "must not be empty")
     if hi is not None and len(value) > hi:
         raise ValidationError(field, f"must be at most {hi} characters, got {len(value)}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate would make the JSON encoder raise later
+            raise ValidationError(field, "contains a lone surrogate, which is not valid UTF-8") from None
     return value
+
+
+def _opt_number(value: object, field: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise ValidationError(field, f"expected a number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValidationError(field, f"must be a finite number, got {value!r}")
 
 
 def _int(value: object, field: str, *, lo: int = 0, hi: int) -> int:

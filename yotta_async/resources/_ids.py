@@ -14,7 +14,8 @@ def pod_id(value: object, field: str = "pod_id") -> int:
 
     Digit strings are accepted because some documentation shows ids as strings.
     """
-    if isinstance(value, str) and value.strip().isdigit():
+    # isascii: str.isdigit() also accepts "²" (int() refuses it) and fullwidth digits (int() takes them).
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValidationError(field, f"expected an integer pod id, got {type(value).__name__}")
