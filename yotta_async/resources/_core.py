@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from .._session import IGNORE_DATA, RETRY_UNSENT, Session, encode
-from ..errors import ValidationError
+from .._token import (
+    TOKEN_ENV,
+    PodLister,
+    annotate,
+    check_token,
+    is_ambiguous,
+    matching,
+    new_token,
+    stamp,
+)
+from ..errors import ValidationError, YottaError
 from ..models import Pod, PodCreateRequest, PodStatus
 from ._ids import PodId, pod_id
 
@@ -17,6 +28,8 @@ if TYPE_CHECKING:
 
 # Built once, at import. Non-strict so that ids sent as JSON strings decode to int.
 POD_DECODER = msgspec.json.Decoder(Pod, strict=False)
+logger = logging.getLogger("yotta_async")
+
 POD_LIST_DECODER = msgspec.json.Decoder(list[Pod] | None, strict=False)
 
 
@@ -27,8 +40,19 @@ class PodsCore:
         self._client = client
         self._session: Session = client._session
 
-    async def create(self, request: PodCreateRequest | None = None, /, **fields: Any) -> Pod:
-        """Create a pod from a ``PodCreateRequest``, or from keyword arguments.
+    # Seconds between the two listings that decide a lost create made no pod (see create).
+    reconcile_settle: float = 2.0
+    _lister: PodLister | None = None
+
+    async def create(
+        self,
+        request: PodCreateRequest | None = None,
+        /,
+        *,
+        client_token: str | bool = True,
+        **fields: Any,
+    ) -> Pod:
+        """Create a pod from a ``PodCreateRequest``, or from keyword arguments; exactly once.
 
         ::
 
@@ -37,14 +61,80 @@ class PodsCore:
             pod = await client.pods.create(name="n", image="img", gpu_type="NVIDIA_H100_80G",
                                            gpu_count=1, env={"MODE": "x"}, expose=[8888])
 
-        The request is validated before anything is sent. It is retried only on failures
-        that prove the server never saw it.
+        The request is validated before anything is sent. Failures that prove the server
+        never saw it (connection refused, 429) are retried. An *ambiguous* failure (timeout or
+        dropped connection after sending, 5xx) is reconciled instead of blindly retried: the
+        request carries a client token (env var ``YOTTA_ASYNC_TOKEN``), the pod list is searched
+        for it, and the pod found is returned; only if two listings ``reconcile_settle``
+        seconds apart both lack it is the create sent again (with the same token). Pass
+        ``client_token="..."`` to choose the token, or ``client_token=False`` to send the
+        request untouched, in which case an ambiguous failure is raised as it is.
         """
         req = _request(request, fields)
-        pod = await self._session.request(
-            "POST", "/v2/pods", POD_DECODER, body=encode(req), retry=RETRY_UNSENT
-        )
-        return pod
+        if client_token is False:
+            return await self._session.request(
+                "POST", "/v2/pods", POD_DECODER, body=encode(req), retry=RETRY_UNSENT
+            )
+        token = new_token() if client_token is True else check_token(client_token)
+        return await self._create_tokened(req, token, None)
+
+    async def _create_tokened(self, req: PodCreateRequest, token: str, group: str | None) -> Pod:
+        """Send a create carrying ``token`` (and ``group``); reconcile ambiguous failures."""
+        body = encode(stamp(req, token, group))
+        session = self._session
+        attempt = 0
+        while True:
+            try:
+                return await session.request(
+                    "POST", "/v2/pods", POD_DECODER, body=body, retry=RETRY_UNSENT
+                )
+            except YottaError as exc:
+                if not is_ambiguous(exc):
+                    raise
+                found = await self._reconcile(token, exc)
+                if found is not None:
+                    logger.info("create %s: reply lost, but pod %d exists; using it", token, found.id)
+                    return found
+                if attempt >= session.max_retries:
+                    annotate(exc, f"yotta-async: no pod with {TOKEN_ENV}={token} was found after "
+                                  f"{attempt + 1} attempts; it was most likely not created")
+                    raise
+                logger.info("create %s: %s, and no pod has the token; sending again",
+                            token, type(exc).__name__)
+                await session._sleep(session.backoff.delay(attempt, session._rng))
+                attempt += 1
+
+    async def _reconcile(self, token: str, failure: YottaError) -> Pod | None:
+        """The pod carrying ``token``, from a listing made after ``failure``; None if absent.
+
+        Two listings ``reconcile_settle`` seconds apart must both lack it, so a create the
+        server was still processing when the first listing ran is not sent twice.
+        """
+        lister = self._pod_lister()
+        for round_ in range(2):
+            if round_:
+                await self._session._sleep(self.reconcile_settle)
+            try:
+                pods = await lister.fresh(lister.mark())
+            except YottaError as list_exc:
+                annotate(failure, f"yotta-async: could not check whether the pod was created "
+                                  f"({TOKEN_ENV}={token}): listing pods failed with {list_exc!r}")
+                failure.__context__ = list_exc
+                break
+            hits = matching(pods, {token})
+            if hits:
+                if len(hits) > 1:
+                    logger.warning("%d pods carry %s=%s; returning the oldest",
+                                   len(hits), TOKEN_ENV, token)
+                return min(hits, key=lambda p: (p.created_at or 0, p.id))
+        else:
+            return None
+        raise failure
+
+    def _pod_lister(self) -> PodLister:
+        if self._lister is None:
+            self._lister = PodLister(self.list)
+        return self._lister
 
     async def list(
         self,
