@@ -176,3 +176,22 @@ def test_fault_rule_rejects_bad_probabilities() -> None:
         FaultRule(error_500=1.5)
     with pytest.raises(ValueError):
         FaultRule(error_500=0.6, reset=0.6)
+
+
+def test_simulator_introspection_without_starting() -> None:
+    from yotta_async.testing import Simulator
+
+    clock = ManualClock()
+    sim = Simulator(clock=clock, time_scale=0.01, timings=FIXED)
+    [pid] = sim.add_pods(1, status=None, name="job", environment_vars=[])
+    assert sim.status(pid) is S.PENDING
+    sim.advance(FIXED.pending + FIXED.initializing)  # simulated seconds, scaled onto the clock
+    assert clock.now() == pytest.approx((FIXED.pending + FIXED.initializing) * 0.01)
+    assert sim.status(pid) is S.RUNNING
+    pod = sim.pod(pid)
+    assert pod is not None and pod["name"] == "job-0" and pod["status"] == "RUNNING"
+    assert sim.pod(pid + 1) is None and sim.status(pid + 1) is None
+    assert [p["id"] for p in sim.pods()] == [pid] and sim.live_pods() == 1
+    with pytest.raises(RuntimeError):
+        _ = sim.base_url
+    assert "not started" in repr(sim) and sim.api_key not in repr(sim)
