@@ -1,0 +1,405 @@
+"""The shared pod watcher: one background poller per client serves every multi-pod waiter."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+import anyio
+
+from ._backoff import Backoff
+from ._session import is_transient
+from .errors import ConfigurationError, PodNotFoundError, RateLimitError, YottaError
+from .models import Pod, PodStatus
+
+__all__ = [
+    "Observation", "PodChange", "PodWatchStream", "PodWatcher", "Subscription", "WatchPolicy",
+]
+
+ListPods = Callable[[list[str] | None], Awaitable[list[Pod]]]
+GetPod = Callable[[int], Awaitable[Pod]]
+
+# (pod id, snapshot or None, error): a snapshot; or None with PodNotFoundError (gone) or
+# with another non-transient error that ends the wait for that pod.
+Observation = tuple[int, Pod | None, YottaError | None]
+
+
+@dataclass(frozen=True)
+class WatchPolicy:
+    """How often the shared watcher lists pods.
+
+    After a tick in which any watched pod changed (or someone new started waiting) the next
+    list comes ``floor`` seconds later; every quiet tick stretches the interval by
+    ``multiplier``, up to ``maximum``, with a little jitter so that many processes do not
+    poll in step. No two lists are ever closer than ``floor``, and a 429's ``Retry-After``
+    postpones the next one. ``confirm_concurrency`` caps the GETs that check on pods
+    missing from a list.
+    """
+
+    floor: float = 1.0
+    maximum: float = 10.0
+    multiplier: float = 1.5
+    jitter: float = 0.2
+    confirm_concurrency: int = 16
+
+    def interval(self, quiet_ticks: int, rng: random.Random | None = None) -> float:
+        """Seconds until the next list after ``quiet_ticks`` ticks without a change."""
+        backoff = Backoff(self.floor, self.maximum, self.multiplier, self.jitter)
+        return max(self.floor, backoff.delay(quiet_ticks, rng))
+
+
+@dataclass(frozen=True)
+class PodChange:
+    """One status change seen by :meth:`Pods.watch`.
+
+    ``previous`` is ``None`` the first time a pod is seen; ``current`` is ``None`` once
+    the pod no longer exists (then ``pod`` is the last snapshot, or a bare ``Pod`` with
+    status TERMINATED if it was never seen).
+    """
+
+    pod: Pod
+    previous: PodStatus | None
+    current: PodStatus | None
+
+    @property
+    def gone(self) -> bool:
+        """True when the pod no longer exists."""
+        return self.current is None
+
+
+class Subscription:
+    """One consumer's view of the watcher: the pods it wants, its deadline, its inbox."""
+
+    def __init__(self, ids: Iterable[int] | None, deadline: float) -> None:
+        self.ids: set[int] | None = None if ids is None else set(ids)
+        self.deadline = deadline
+        self.expired = False
+        self.error: BaseException | None = None
+        self._batches: deque[list[Observation]] = deque()
+        self._event = anyio.Event()
+
+    def drop(self, pod_id: int) -> None:
+        """Stop watching ``pod_id`` (its wait is settled), so it costs no more requests."""
+        if self.ids is not None:
+            self.ids.discard(pod_id)
+
+    async def next(self) -> list[Observation] | None:
+        """The next tick's observations, or ``None`` once the deadline has passed."""
+        while True:
+            if self._batches:
+                return self._batches.popleft()
+            if self.error is not None:
+                raise self.error
+            if self.expired:
+                return None
+            self._event = anyio.Event()
+            await self._event.wait()
+
+    def _push(self, batch: list[Observation]) -> None:
+        self._batches.append(batch)
+        self._event.set()
+
+    def _end(self, *, error: BaseException | None = None) -> None:
+        if error is not None:
+            self.error = error
+        else:
+            self.expired = True
+        self._event.set()
+
+
+class PodWatcher:
+    """Polls ``GET /v2/pods`` for every subscriber at once, from one background task.
+
+    The task starts with the first subscription and stops when the last one leaves, so
+    no task outlives the waits (or the client: :meth:`aclose`). Each tick makes one list
+    request, narrowed to the watched pods' regions when those are all known, plus one GET
+    for each watched pod missing from the list (to tell "gone" from "not listed yet").
+    Subscribers' deadlines are kept here too, on the same clock, so a wait on a fake
+    clock times out deterministically.
+    """
+
+    def __init__(
+        self,
+        list_pods: ListPods,
+        get_pod: GetPod,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+        policy: WatchPolicy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._list = list_pods
+        self._get = get_pod
+        self._clock = clock
+        self._sleep = sleep
+        self.policy = policy or WatchPolicy()
+        self._rng = rng
+        self._subs: set[Subscription] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping: set[asyncio.Task[None]] = set()
+        self._known: dict[int, Pod] = {}
+        self._nap: anyio.CancelScope | None = None
+        self._last_poll = -math.inf
+        self._next_poll = -math.inf
+        self._not_before = -math.inf
+        self._quiet = 0
+        self._closed = False
+        self.ticks = 0
+        self.errors = 0
+
+    # -- subscribers ---------------------------------------------------------------------
+    def subscribe(self, ids: Iterable[int] | None, timeout: float = math.inf) -> Subscription:
+        """Start watching ``ids`` (``None``: every pod) until ``timeout`` seconds from now."""
+        if self._closed:
+            raise ConfigurationError("the client is closed; create a new YottaClient")
+        sub = Subscription(ids, self._clock() + timeout)
+        self._subs.add(sub)
+        # Someone new is waiting: poll as soon as the floor allows, not after a long nap.
+        self._next_poll = self._last_poll + self.policy.floor
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="yotta-watcher")
+        elif self._nap is not None:
+            self._nap.cancel()
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Stop serving ``sub``; the poller is cancelled at once if nobody else waits."""
+        self._subs.discard(sub)
+        if not self._subs and self._task is not None:
+            task, self._task = self._task, None
+            task.cancel()
+            self._stopping.add(task)
+            task.add_done_callback(self._stopping.discard)
+
+    async def release(self, sub: Subscription) -> None:
+        """``unsubscribe``, then wait (shielded from cancellation) for the poller to stop."""
+        self.unsubscribe(sub)
+        with anyio.CancelScope(shield=True):
+            for task in list(self._stopping):
+                await asyncio.wait([task])
+
+    async def aclose(self) -> None:
+        """Stop the poller; every remaining subscriber gets a ``ConfigurationError``."""
+        self._closed = True
+        for sub in list(self._subs):
+            sub._end(error=ConfigurationError("the client was closed while waiting"))
+            self.unsubscribe(sub)
+        with anyio.CancelScope(shield=True):
+            for task in list(self._stopping):
+                await asyncio.wait([task])
+
+    @property
+    def running(self) -> bool:
+        """Whether the background poller is alive."""
+        return self._task is not None and not self._task.done()
+
+    # -- the poller ------------------------------------------------------------------------
+    async def _run(self) -> None:
+        try:
+            while self._subs:
+                now = self._clock()
+                deadline = min(s.deadline for s in self._subs)
+                next_poll = max(self._next_poll, self._not_before)
+                if now < min(next_poll, deadline):
+                    await self._doze(min(next_poll, deadline) - now)
+                    continue
+                # At a deadline, one last look if the floor allows, then time out.
+                floor_ok = now >= max(self._last_poll + self.policy.floor, self._not_before)
+                if now >= next_poll or floor_ok:
+                    await self._tick()
+                self._expire(self._clock())
+        except Exception as exc:  # a bug must reach the waiters, not vanish with the task
+            for sub in list(self._subs):
+                sub._end(error=exc)
+            self._subs.clear()
+
+    async def _doze(self, seconds: float) -> None:
+        with anyio.CancelScope() as scope:
+            self._nap = scope
+            await self._sleep(seconds)
+        self._nap = None
+
+    def _expire(self, now: float) -> None:
+        for sub in [s for s in self._subs if s.deadline <= now]:
+            self._subs.discard(sub)
+            sub._end()
+
+    def _watched(self) -> tuple[set[int], list[str] | None]:
+        ids: set[int] = set()
+        watch_all = False
+        for sub in self._subs:
+            if sub.ids is None:
+                watch_all = True
+            else:
+                ids |= sub.ids
+        if watch_all:
+            return ids | set(self._known), None
+        regions = {self._known[i].region if i in self._known else None for i in ids}
+        if None in regions or not regions:
+            return ids, None
+        return ids, sorted(r for r in regions if r is not None)
+
+    async def _tick(self) -> None:
+        ids, regions = self._watched()
+        self._last_poll = self._clock()
+        self.ticks += 1
+        try:
+            listed = await self._list(regions)
+        except YottaError as exc:
+            self._failed(exc)
+            return
+        watch_all = any(s.ids is None for s in self._subs)
+        seen = {p.id: p for p in listed if watch_all or p.id in ids}
+        verdicts: dict[int, YottaError] = {}
+        missing = [i for i in ids if i not in seen]
+        if missing:
+            await self._confirm(missing, seen, verdicts)
+        changed = False
+        for pod_id, pod in seen.items():
+            old = self._known.get(pod_id)
+            changed = changed or old is None or old.status is not pod.status
+            self._known[pod_id] = pod
+        for pod_id in verdicts:
+            changed = True
+            self._known.pop(pod_id, None)
+        self._quiet = 0 if changed else self._quiet + 1
+        self._next_poll = self._last_poll + self.policy.interval(self._quiet, self._rng)
+        self._deliver(seen, verdicts)
+        self._forget(ids)
+
+    async def _confirm(
+        self, missing: list[int], seen: dict[int, Pod], verdicts: dict[int, YottaError]
+    ) -> None:
+        limiter = anyio.CapacityLimiter(self.policy.confirm_concurrency)
+
+        async def one(pod_id: int) -> None:
+            async with limiter:
+                try:
+                    seen[pod_id] = await self._get(pod_id)
+                except PodNotFoundError as exc:
+                    verdicts[pod_id] = exc
+                except YottaError as exc:
+                    if is_transient(exc):
+                        self.errors += 1  # no verdict this tick; ask again next tick
+                    else:
+                        verdicts[pod_id] = exc
+
+        async with anyio.create_task_group() as tg:
+            for pod_id in missing:
+                tg.start_soon(one, pod_id)
+
+    def _failed(self, exc: YottaError) -> None:
+        if not is_transient(exc):
+            for sub in list(self._subs):
+                sub._end(error=exc)
+            self._subs.clear()
+            return
+        self.errors += 1
+        self._quiet += 1
+        self._next_poll = self._last_poll + self.policy.interval(self._quiet, self._rng)
+        if isinstance(exc, RateLimitError) and exc.retry_after:
+            self._not_before = self._clock() + exc.retry_after
+
+    def _deliver(self, seen: dict[int, Pod], verdicts: dict[int, YottaError]) -> None:
+        for sub in self._subs:
+            batch: list[Observation]
+            if sub.ids is None:
+                batch = [(i, p, None) for i, p in seen.items()]
+                batch += [(i, None, e) for i, e in verdicts.items()]
+            else:
+                batch = []
+                for i in sub.ids:
+                    pod = seen.get(i)
+                    if pod is not None:
+                        batch.append((i, pod, None))
+                    elif i in verdicts:
+                        batch.append((i, None, verdicts[i]))
+            sub._push(batch)
+
+    def _forget(self, ids: set[int]) -> None:
+        # Keep snapshots only of pods someone still watches (watch-all keeps every pod).
+        if any(s.ids is None for s in self._subs):
+            return
+        for pod_id in [i for i in self._known if i not in ids]:
+            del self._known[pod_id]
+
+
+class PodWatchStream:
+    """The async iterator behind :meth:`Pods.watch`: yields a :class:`PodChange` per change.
+
+    Each pod's first sighting is a change from ``None``. With ``ids`` given, the stream
+    ends once every one of those pods is TERMINATED, FAILED or gone; without, it runs until
+    the consumer stops (``break`` unsubscribes at once; ``aclose()`` also waits for the
+    poller to stop if nobody else needs it).
+    """
+
+    def __init__(self, watcher: PodWatcher, ids: list[int] | None) -> None:
+        self._watcher = watcher
+        self._ids = ids
+        self._sub: Subscription | None = None
+        self._last: dict[int, Pod] = {}
+        self._ended: set[int] = set()
+        self._ready: deque[PodChange] = deque()
+        self._closed = False
+
+    def __aiter__(self) -> PodWatchStream:
+        return self
+
+    async def __anext__(self) -> PodChange:
+        while not self._ready:
+            if self._closed or (self._ids is not None and self._ended >= set(self._ids)):
+                await self.aclose()
+                raise StopAsyncIteration
+            if self._sub is None:
+                self._sub = self._watcher.subscribe(self._ids)
+            try:
+                batch = await self._sub.next()
+                for pod_id, pod, error in batch or ():
+                    self._take(pod_id, pod, error)
+            except BaseException:
+                await self.aclose()
+                raise
+        return self._ready.popleft()
+
+    def _take(self, pod_id: int, pod: Pod | None, error: YottaError | None) -> None:
+        last = self._last.get(pod_id)
+        previous = last.status if last is not None else None
+        if pod is not None:
+            self._last[pod_id] = pod
+            if previous is not pod.status:
+                self._ready.append(PodChange(pod, previous, pod.status))
+            if pod.status.is_terminal:
+                self._ended.add(pod_id)
+            else:
+                self._ended.discard(pod_id)
+        elif isinstance(error, PodNotFoundError):
+            self._last.pop(pod_id, None)
+            self._ended.add(pod_id)
+            if self._sub is not None:
+                self._sub.drop(pod_id)
+            snapshot = last if last is not None else Pod(id=pod_id, status=PodStatus.TERMINATED)
+            self._ready.append(PodChange(snapshot, previous, None))
+        elif error is not None:
+            raise error
+
+    async def aclose(self) -> None:
+        """Stop watching (and let the poller stop if nobody else waits)."""
+        self._closed = True
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            await self._watcher.release(sub)
+
+    async def __aenter__(self) -> PodWatchStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        # Abandoned mid-iteration (``break``): unsubscribe now, synchronously.
+        if self._sub is not None:
+            self._watcher.unsubscribe(self._sub)
