@@ -118,9 +118,17 @@ class PermissionDeniedError(APIError):
 
 
 class PodNotFoundError(APIError):
-    """The pod does not exist, or no longer does (codes 13000, 12000, 10007, 11000)."""
+    """The pod does not exist, or no longer does (codes 13000, 12000, 10007, 11000).
+
+    Raised by a waiter, it also carries ``pod`` (the last snapshot seen, if any),
+    ``elapsed``, ``polls`` and ``history`` like :class:`WaitTimeoutError`.
+    """
 
     pod: Pod | None = None
+    pod_id: int | None = None
+    elapsed: float | None = None
+    polls: int = 0
+    history: Sequence[PodStatus] = ()
 
 
 class InvalidStateError(APIError):
@@ -219,12 +227,25 @@ class WaitTimeoutError(YottaError, TimeoutError):
 class PodFailedError(YottaError):
     """The pod reached FAILED, or TERMINATED while the wait expected it to run or pause.
 
-    ``pod`` is the last snapshot.
+    ``pod`` is the last snapshot; a waiter also sets ``elapsed`` seconds, ``polls`` and
+    ``history`` (the statuses seen, in order).
     """
 
-    def __init__(self, message: str, *, pod: Pod | None = None, pod_id: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        pod: Pod | None = None,
+        pod_id: int | None = None,
+        elapsed: float | None = None,
+        polls: int = 0,
+        history: Sequence[PodStatus] = (),
+    ):
         self.pod = pod
         self.pod_id = pod_id if pod_id is not None else (pod.id if pod is not None else None)
+        self.elapsed = elapsed
+        self.polls = polls
+        self.history = list(history)
         super().__init__(message)
 
 
