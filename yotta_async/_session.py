@@ -39,6 +39,8 @@ MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 # Creates are retried only on failures that prove the server never processed them.
 RETRY_ALWAYS = "always"
 RETRY_UNSENT = "unsent"
+# Waiters and the watcher retry on their own schedule, within their deadline.
+RETRY_NEVER = "never"
 
 # For replies whose data the caller ignores: Raw skips parsing it.
 IGNORE_DATA = msgspec.json.Decoder(msgspec.Raw)
@@ -170,7 +172,7 @@ class Session:
                 attempt += 1
 
     def _retry_delay(self, exc: YottaError, attempt: int, mode: str) -> float | None:
-        if attempt >= self.max_retries:
+        if attempt >= self.max_retries or mode == RETRY_NEVER:
             return None
         if mode == RETRY_UNSENT and not _never_processed(exc):
             return None
