@@ -1,0 +1,56 @@
+"""Benchmark 6: import time, a proxy for CLI start-up (``python -c "import X"``, fresh process).
+
+Each run is a new interpreter, so nothing is cached in memory; the bytecode caches on disk
+are warm for every package alike (one throw-away run each first). The bare interpreter's
+start-up is measured too and subtracted, so the ratio compares the imports themselves.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from benchmarks._common import Row, child_env, median, spread
+
+BENCH = "6. import time"
+SIZES = {"smoke": 2, "quick": 7, "full": 21}  # runs per module
+MODULES = ("yotta_async", "yottaml", "openai")
+
+
+def _once(code: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, env=child_env())
+    return time.perf_counter() - start
+
+
+def run(mode: str) -> list[Row]:
+    """Median wall time of ``import X`` in a fresh interpreter, bare start-up subtracted."""
+    runs = SIZES[mode]
+    codes = {"(bare interpreter)": "pass", **{m: f"import {m}" for m in MODULES}}
+    for code in codes.values():
+        _once(code)  # warm the on-disk bytecode caches
+    times: dict[str, list[float]] = {name: [] for name in codes}
+    for i in range(runs):
+        names = list(codes)
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            times[name].append(_once(codes[name]))
+    bare = median(times.pop("(bare interpreter)"))
+    net = {name: [max(t - bare, 1e-6) for t in ts] for name, ts in times.items()}
+    sdk = median(net["yotta_async"])
+    rows = []
+    for name in MODULES:
+        value = median(net[name])
+        rows.append(
+            Row(
+                BENCH,
+                f"import {name}",
+                "time above bare python",
+                value * 1e3,
+                "ms",
+                spread(net[name], 1e3),
+                sdk / value,
+                note=f"bare interpreter {bare * 1e3:.0f} ms" if name == "yotta_async" else "",
+            )
+        )
+    return rows
