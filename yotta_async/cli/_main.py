@@ -149,6 +149,8 @@ async def _amain(
                 api_key, base_url = await _start_simulator(stack, args, out)
                 redact.secret = api_key
             client = await stack.enter_async_context(YottaClient(api_key, base_url))
+            if args.simulate:
+                _poll_faster(client, args.time_scale)
             return await handler(Context(args, client, out, simulate=args.simulate))
     except asyncio.CancelledError:
         if state.interrupted:
@@ -167,6 +169,18 @@ async def _start_simulator(
     sim = await stack.enter_async_context(Simulator(time_scale=args.time_scale))
     logging.getLogger("yotta_async.cli").debug("simulator serving on %s", sim.base_url)
     return sim.api_key, sim.base_url
+
+
+def _poll_faster(client: Any, time_scale: float) -> None:
+    # Simulated pods live time_scale times faster, so the shared poller should too: the
+    # progress display then moves as smoothly as it would against the real API.
+    from ..resources._waiting import WatchPolicy
+
+    default = WatchPolicy()
+    client.pods.watch_policy = WatchPolicy(
+        floor=max(0.02, default.floor * time_scale),
+        maximum=max(0.05, default.maximum * time_scale),
+    )
 
 
 def _fail(exc: BaseException, args: argparse.Namespace, out: Output, state: _State) -> int:

@@ -48,7 +48,8 @@ async def pods_create(ctx: Context) -> int:
     pod = await ctx.client.pods.create(request)
     if ctx.args.wait:
         ctx.out.info(f"created pod {pod.id}; waiting until it is RUNNING")
-        pod = await ctx.client.pods.wait_until_running(pod.id, timeout=ctx.args.timeout)
+        pods = await ctx.client.pods.wait_all([pod.id], timeout=ctx.args.timeout)
+        pod = pods[0]
     ctx.out.pod(pod)
     return 0
 
