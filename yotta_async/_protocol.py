@@ -37,6 +37,7 @@ CODE_ERRORS: Mapping[int, type[APIError]] = {
     11001: InvalidStateError,
     12001: InvalidStateError,
 }
+MAX_MESSAGE = 1000
 RETRYABLE_HTTP = frozenset({429, 500, 502, 503, 504})
 RETRYABLE_CODES = frozenset({10002})
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-trace-id", "x-amzn-trace-id")
@@ -79,7 +80,8 @@ def decode_envelope(
     """Decode the envelope, or raise ``ResponseDecodeError`` keeping status and a body snippet."""
     try:
         return _ENVELOPE.decode(body)
-    except msgspec.DecodeError as exc:
+    # msgspec raises UnicodeDecodeError for invalid UTF-8 and RecursionError for deep nesting.
+    except (msgspec.DecodeError, ValueError, RecursionError) as exc:
         what = "empty body" if not body.strip() else f"not a JSON result envelope ({exc})"
         raise ResponseDecodeError(
             what, http_status=http_status, body=body, method=method, path=path
@@ -97,7 +99,7 @@ def decode_data(
     body = bytes(envelope.data)
     try:
         return decoder.decode(body)
-    except (msgspec.DecodeError, ValueError, TypeError) as exc:
+    except (msgspec.DecodeError, ValueError, TypeError, RecursionError) as exc:
         raise ResponseDecodeError(
             f"data has the wrong shape ({exc})",
             http_status=http_status,
@@ -154,6 +156,8 @@ def error_for(
     if code == SUCCESS and http_status < 400:
         return None
     message = (envelope.message if envelope is not None else None) or _status_text(http_status, body)
+    if len(message) > MAX_MESSAGE:  # a broken server must not push megabytes into errors and logs
+        message = f"{message[:MAX_MESSAGE]}... ({len(message) - MAX_MESSAGE} more characters)"
     kw: dict[str, Any] = {
         "code": code,
         "http_status": http_status,
