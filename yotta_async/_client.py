@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import random
 from functools import cached_property
@@ -76,20 +77,28 @@ class YottaClient:
         rng: random.Random | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get(ENV_API_KEY)
+        key = _check_api_key(key)
         url = base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
         _check_base_url(url, allow_insecure_http)
-        if not timeout > 0:
-            raise ConfigurationError(f"timeout must be > 0 seconds, got {timeout!r}")
-        if max_retries < 0:
-            raise ConfigurationError(f"max_retries must be >= 0, got {max_retries!r}")
-        if max_concurrency < 1:
-            raise ConfigurationError(f"max_concurrency must be >= 1, got {max_concurrency!r}")
-        if requests_per_second is not None and not requests_per_second > 0:
+        _check_number("timeout", timeout, lo=0.0, allow_lo=False)
+        _check_int("max_retries", max_retries, lo=0)
+        _check_int("max_concurrency", max_concurrency, lo=1)
+        if requests_per_second is not None:
+            _check_number("requests_per_second", requests_per_second, lo=0.0, allow_lo=False)
+        _check_number("max_retry_after", max_retry_after, lo=0.0, allow_lo=True, allow_inf=True)
+        if not isinstance(backoff, Backoff):
+            raise ConfigurationError(f"backoff must be a Backoff, got {type(backoff).__name__}")
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
             raise ConfigurationError(
-                f"requests_per_second must be > 0 or None, got {requests_per_second!r}"
+                f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
             )
+        if rng is not None and not isinstance(rng, random.Random):
+            raise ConfigurationError(f"rng must be a random.Random, got {type(rng).__name__}")
+        for name, fn in (("sleep", sleep), ("clock", clock)):
+            if fn is not None and not callable(fn):
+                raise ConfigurationError(f"{name} must be callable, got {type(fn).__name__}")
         self._session = Session(
-            api_key=key.strip() if key else None,
+            api_key=key,
             base_url=url,
             timeout=timeout,
             max_retries=max_retries,
@@ -123,6 +132,8 @@ class YottaClient:
         await self._session.aclose()
 
     async def __aenter__(self) -> YottaClient:
+        if self._session.closed:
+            raise ConfigurationError("the client is closed; create a new YottaClient")
         return self
 
     async def __aexit__(
@@ -138,12 +149,55 @@ class YottaClient:
         return f"YottaClient(base_url={self.base_url!r}, api_key=<{key}>)"
 
 
-def _check_base_url(url: str, allow_insecure_http: bool) -> None:
-    parts = urlsplit(url)
-    if parts.username or parts.password:
+def _check_api_key(key: object) -> str | None:
+    """The key, stripped; ``None`` if empty. Never echoes the key in an error."""
+    if key is None:
+        return None
+    if not isinstance(key, str):
+        raise ConfigurationError(f"api_key must be a string, got {type(key).__name__}")
+    key = key.strip()
+    # Anything but visible ASCII would break (or inject into) the X-Api-Key header.
+    if any(not "!" <= ch <= "~" for ch in key):
+        raise ConfigurationError(
+            "api_key contains whitespace, control or non-ASCII characters; "
+            "check that it was copied whole from the Yotta console"
+        )
+    return key or None
+
+
+def _check_number(
+    name: str, value: object, *, lo: float, allow_lo: bool, allow_inf: bool = False
+) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ok:
+        number = float(value)  # type: ignore[arg-type]
+        ok = (number >= lo if allow_lo else number > lo) and (allow_inf or math.isfinite(number))
+    if not ok:
+        bound = ">=" if allow_lo else ">"
+        kind = "number" if allow_inf else "finite number"
+        raise ConfigurationError(f"{name} must be a {kind} {bound} {lo:g}, got {value!r}")
+
+
+def _check_int(name: str, value: object, *, lo: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < lo:
+        raise ConfigurationError(f"{name} must be an integer >= {lo}, got {value!r}")
+
+
+def _check_base_url(url: object, allow_insecure_http: bool) -> None:
+    if not isinstance(url, str):
+        raise ConfigurationError(f"base_url must be a string, got {type(url).__name__}")
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # parsed lazily: an out-of-range port raises only here
+    except ValueError:
+        raise ConfigurationError("base_url is not a valid URL (check the host and port)") from None
+    if parts.username or parts.password or "@" in parts.netloc:
         raise ConfigurationError("base_url must not carry credentials; pass api_key instead")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
         raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {url!r}")
+    if parts.query or parts.fragment:
+        # Not echoed: a query string is where a key would hide.
+        raise ConfigurationError("base_url must not have a query string or fragment")
     if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
         raise ConfigurationError(
             f"refusing plain-http base_url {url!r}: the API key would travel unencrypted; "
