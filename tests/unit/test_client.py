@@ -52,12 +52,14 @@ async def test_explicit_arguments_beat_the_environment(
     async with YottaClient("arg-key", "https://arg.example.com") as client:
         assert client.base_url == "https://arg.example.com"
         await client.pods.get(1)
-    [(method, url, headers)] = sent(mock_api)
+    [(_, url, headers)] = sent(mock_api)
     assert url == "https://arg.example.com/v2/pods/1"
     assert headers["X-Api-Key"] == "arg-key"
 
 
-async def test_environment_beats_the_defaults(mock_api: aioresponses, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_environment_beats_the_defaults(
+    mock_api: aioresponses, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("YOTTA_API_KEY", "  env-key\n")
     monkeypatch.setenv("YOTTA_BASE_URL", "https://env.example.com/")
     mock_api.get("https://env.example.com/v2/pods/1", payload=OK_POD)
