@@ -47,9 +47,9 @@ def test_precedence_flag_then_env_then_default_profile(fresh_home: Path, sim: Si
     # ... and the environment loses to the flag.
     denied = run("pods", "list", "--api-key", WRONG, home=fresh_home, env={"YOTTA_API_KEY": KEY})
     assert denied.code == 1 and "401" in denied.err and WRONG not in denied.err
-    env_url = run("pods", "list", home=fresh_home,
-                  env={"YOTTA_API_KEY": KEY, "YOTTA_BASE_URL": "http://127.0.0.1:9"})
-    assert env_url.code == 1 and "127.0.0.1:9" not in env_url.out
+    env_url = run("pods", "list", "--debug", home=fresh_home,
+                  env={"YOTTA_API_KEY": KEY, "YOTTA_BASE_URL": sim.url})
+    assert env_url.code == 0 and "base URL from YOTTA_BASE_URL" in env_url.err
 
 
 def test_explicit_profile_beats_environment(fresh_home: Path, sim: SimProcess) -> None:
@@ -71,30 +71,17 @@ def test_unreadable_or_absent_profile_file(fresh_home: Path) -> None:
     assert broken.code == 2 and "cannot read ~/.yotta/config" in broken.err
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["pods", "frobnicate"], "invalid choice"),
-        (["pods", "get", "abc"], "invalid pod id"),
-        (["pods", "get"], "required"),
-        (["--output", "xml", "pods", "list"], "invalid choice"),
-        (["pods", "wait", "1", "--timeout", "soon"], "invalid duration"),
-        (["launch", "--count", "0"], "positive integer"),
-        (["pods", "create", "--env", "NOEQUALS"], "KEY=VALUE"),
-        (["pods", "create", "--expose", "http"], "PORT"),
-        (["pods", "create", "--volume", "colour=blue"], "unknown volume key"),
-        (["pods", "list", "--bogus"], "unrecognized arguments"),
-    ],
-)
-def test_bad_flags_exit_2(fresh_home: Path, args: list[str], message: str) -> None:
-    result = run("--api-key", KEY, *args, home=fresh_home)
+def test_bad_flag_exit_2_as_a_process(fresh_home: Path) -> None:
+    # The full table of bad flags runs in-process (test_inprocess.py); one real process here.
+    result = run("--api-key", KEY, "pods", "get", "abc", home=fresh_home)
     assert result.code == 2 and result.out == ""
-    assert "usage:" in result.err and message in result.err
+    assert "usage:" in result.err and "invalid pod id" in result.err
 
 
 def test_help_and_version(fresh_home: Path) -> None:
     result = run("--help", home=fresh_home)
-    assert result.code == 0 and "pods" in result.out and "launch" in result.out and "exit status" in result.out
+    assert result.code == 0 and "pods" in result.out and "launch" in result.out
+    assert "exit status" in result.out
     assert run("--version", home=fresh_home).out.startswith("yotta-async ")
 
 
@@ -112,7 +99,7 @@ def test_simulate_serves_until_sigint(fresh_home: Path) -> None:
         assert created.code == 0, created.err
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
+        _, err = proc.communicate(timeout=15)
     assert proc.returncode == 0, err
 
 

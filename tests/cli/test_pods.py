@@ -30,7 +30,8 @@ def test_create_from_flags_reaches_every_kind_of_field(cli: Any) -> None:
     assert pod["status"] == "PENDING" and isinstance(pod["id"], int) and pod["id"] > 2**53
     env = {v["key"]: v["value"] for v in pod["environmentVars"]}
     assert env["MODE"] == "train" and env["EMPTY"] == "x=y"
-    assert [(e["port"], e.get("protocol")) for e in pod["expose"]][:2] == [(8888, "http"), (22, "http")]  # the simulator defaults protocol to http
+    ports = [(e["port"], e.get("protocol")) for e in pod["expose"]][:2]
+    assert ports == [(8888, "http"), (22, "http")]  # the simulator defaults the protocol to http
     assert pod["initializationCommand"] == "echo hi" and pod["shmInGb"] == 32
     assert [v["mountPath"] for v in pod["persistentVolumes"]] == ["/data", "/models"]
 

@@ -11,6 +11,10 @@ def handler_for(command: str) -> Handler:
     """The handler of ``command`` (``"pods list"``, ``"launch"``, ``"sweep"``, ...)."""
     if command in HANDLERS:
         return HANDLERS[command]
-    from ._launch import launch, sweep
+    if command == "sweep":
+        from ._sweep import sweep
 
-    return {"launch": launch, "sweep": sweep}[command]
+        return sweep
+    from ._launch import launch
+
+    return launch

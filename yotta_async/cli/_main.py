@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ._config import CONFIG_PATH_TEXT, UsageError, resolve
@@ -52,17 +52,25 @@ class _State:
     interrupted = False
 
 
-def _setup_logging(debug: bool) -> _Redact:
+@contextlib.contextmanager
+def _logging(debug: bool) -> Iterator[_Redact]:
+    """With ``--debug``, the ``yotta_async`` logger at DEBUG on stderr, for this run only."""
     redact = _Redact(None)
-    if debug:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-        handler.addFilter(redact)
-        for name in ("yotta_async", "yotta_async.cli"):
-            logger = logging.getLogger(name)
-            logger.setLevel(logging.DEBUG)
-        logging.getLogger("yotta_async").addHandler(handler)
-    return redact
+    if not debug:
+        yield redact
+        return
+    logger = logging.getLogger("yotta_async")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    handler.addFilter(redact)
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        yield redact
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,12 +88,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "simulate":
         return _simulate(args)
     out = Output(args.output, quiet=args.quiet)
-    redact = _setup_logging(args.debug)
     state = _State()
-    try:
-        return _run(args, out, redact, state)
-    except BaseException as exc:
-        return _fail(exc, args, out, state)
+    with _logging(args.debug) as redact:
+        try:
+            return _run(args, out, redact, state)
+        except BaseException as exc:
+            return _fail(exc, args, out, state)
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -168,7 +176,21 @@ async def _start_simulator(
 
     sim = await stack.enter_async_context(Simulator(time_scale=args.time_scale))
     logging.getLogger("yotta_async.cli").debug("simulator serving on %s", sim.base_url)
+    _seed_demo_pods(sim)
     return sim.api_key, sim.base_url
+
+
+def _seed_demo_pods(sim: Any) -> None:
+    """A small demo account: a few pods to list, pause or resume, and two orphans to sweep."""
+    from .._token import GROUP_ENV, TOKEN_ENV
+    from ..models import EnvVar
+
+    sim.add_pods(2, name="demo-running")
+    sim.add_pods(1, name="demo-paused", status="PAUSED")
+    for i in range(2):
+        env = [EnvVar(key=TOKEN_ENV, value=f"crashed-run-token-{i}"),
+               EnvVar(key=GROUP_ENV, value="crashed-run")]
+        sim.add_pods(1, name=f"crashed-run-{'ab'[i]}", environment_vars=env)
 
 
 def _poll_faster(client: Any, time_scale: float) -> None:

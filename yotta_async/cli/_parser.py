@@ -165,7 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--older-than", type=duration, default=None, metavar="AGE",
         help="only pods older than AGE (e.g. 2h)",
     )
+    p.add_argument("--group", default=None, metavar="LABEL", help="only pods of this group label")
+    p.add_argument(
+        "--include-ungrouped", action="store_true",
+        help="also pods from plain 'pods create' calls (by default only pod-group pods are orphans)",
+    )
     p.add_argument("--dry-run", action="store_true", help="list what would be deleted; delete nothing")
+    p.add_argument("--wait", action="store_true", help="wait until the deleted pods are TERMINATED")
     p.set_defaults(command="sweep")
 
     from ..testing._serve import add_arguments
