@@ -12,8 +12,8 @@ from yotta_async import (
     APITimeoutError,
     Backoff,
     InvalidRequestError,
-    RateLimitError,
     PodCreateRequest,
+    RateLimitError,
     ResponseDecodeError,
     ServerError,
     ValidationError,
@@ -42,6 +42,22 @@ async def client(sim: Simulator) -> AsyncIterator[YottaClient]:
     ) as c:
         c.pods.reconcile_settle = 0.005
         yield c
+
+
+class FakeTime:
+    """A client clock and sleep that move together, instantly."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.slept = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.t += seconds
+        self.slept += seconds
+        await anyio.sleep(0)
 
 
 def tokens(sim: Simulator) -> list[str]:
@@ -138,8 +154,12 @@ async def test_without_a_settle_a_late_listing_means_a_duplicate_the_documented_
 async def test_rate_limit_is_retried_by_the_session_without_reconciling(
     sim: Simulator, client: YottaClient
 ) -> None:
-    sim.faults = FaultPlan({POST: FaultRule(rate_limit=1.0, retry_after=0.01, limit=2)})
+    # The simulator's hint is 1 s; the client's clock and sleep are fake, so nobody waits.
+    sim.faults = FaultPlan({POST: FaultRule(rate_limit=1.0, retry_after=1, limit=2)})
+    fake = FakeTime()
+    client._session._sleep, client._session._clock = fake.sleep, fake.now
     await client.pods.create(REQ)
+    assert fake.slept >= 2.0
     assert len(sim.pods()) == 1
     assert sim.request_counts[POST] == 3
     assert sim.request_counts[LIST] == 0

@@ -2,8 +2,310 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Literal, TypeVar, overload
+
+import anyio
+
+from .._token import annotate, check_label, group_of, token_of
+from ..errors import InvalidStateError, PodNotFoundError, ValidationError, YottaError
+from ..models import Pod, PodCreateRequest, PodStatus
+from ._core import _request
+from ._ids import PodId, pod_id
 from ._waiting import PodsWaiting
+
+if TYPE_CHECKING:
+    from .._group import OnExit, PodGroup
+
+__all__ = ["PodsBulk", "SweepResult"]
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+DEFAULT_CONCURRENCY = 16
+_GOING = frozenset({PodStatus.TERMINATING, PodStatus.TERMINATED})
+
+
+@dataclass
+class SweepResult:
+    """What :meth:`PodsBulk.sweep` found and did.
+
+    ``found`` holds the orphans that matched (every one, also in a dry run); ``deleted`` the
+    ids whose delete was accepted (or that were already on their way out); ``errors`` maps
+    the ids it could not delete (or that did not reach TERMINATED when ``wait=True``) to why.
+    """
+
+    found: list[Pod] = field(default_factory=list)
+    deleted: list[int] = field(default_factory=list)
+    errors: dict[int, YottaError] = field(default_factory=dict)
+    dry_run: bool = False
 
 
 class PodsBulk(PodsWaiting):
     """``create_many``, ``pause_many``, ``resume_many``, ``delete_many``, ``group``, ``sweep``."""
+
+    _groups: weakref.WeakSet[PodGroup] | None = None
+
+    # -- *_many ------------------------------------------------------------------------------
+    @overload
+    async def create_many(
+        self, requests: Iterable[PodCreateRequest], *, concurrency: int = ...,
+        return_exceptions: Literal[True] = ...,
+    ) -> list[Pod | YottaError]: ...
+    @overload
+    async def create_many(
+        self, requests: Iterable[PodCreateRequest], *, concurrency: int = ...,
+        return_exceptions: Literal[False],
+    ) -> list[Pod]: ...
+    async def create_many(
+        self,
+        requests: Iterable[PodCreateRequest],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        return_exceptions: bool = True,
+    ) -> list[Pod] | list[Pod | YottaError]:
+        """Create many pods, at most ``concurrency`` at a time; results in input order.
+
+        ::
+
+            results = await client.pods.create_many([req_a, req_b], concurrency=16)
+            pods = [r for r in results if not isinstance(r, YottaError)]
+
+        Every request is validated before anything is sent (a bad one raises
+        ``ValidationError`` naming ``requests[i]``). Each create is exactly-once (see
+        :meth:`create`). With ``return_exceptions=True`` (the default) a failed create's
+        ``YottaError`` takes its place in the list; with ``False`` the first failure stops
+        new creates from starting, the ones in flight finish, and the error is raised with
+        a note naming the pods that were created. Pods made here are *not* cleaned up if
+        your program fails later: use :meth:`group` for that.
+        """
+        reqs = [_checked(r, i) for i, r in enumerate(_items(requests, "requests"))]
+        results = await self._map(self.create, reqs, concurrency, return_exceptions)
+        if not return_exceptions:
+            return _raise_first(results, "created")
+        return results
+
+    async def pause_many(
+        self, ids: Iterable[PodId], *, concurrency: int = DEFAULT_CONCURRENCY,
+        return_exceptions: bool = True,
+    ) -> list[YottaError | None]:
+        """Pause many pods; ``None`` (accepted) or the ``YottaError`` per id, in input order.
+
+        ``return_exceptions=False`` raises the first error instead (as in :meth:`create_many`).
+        """
+        return await self._act_many(self.pause, ids, concurrency, return_exceptions)
+
+    async def resume_many(
+        self, ids: Iterable[PodId], *, concurrency: int = DEFAULT_CONCURRENCY,
+        return_exceptions: bool = True,
+    ) -> list[YottaError | None]:
+        """Resume many paused pods; one ``None`` or ``YottaError`` per id, in input order."""
+        return await self._act_many(self.resume, ids, concurrency, return_exceptions)
+
+    async def delete_many(
+        self, ids: Iterable[PodId], *, concurrency: int = DEFAULT_CONCURRENCY,
+        return_exceptions: bool = True,
+    ) -> list[YottaError | None]:
+        """Delete many pods; one ``None`` or ``YottaError`` per id, in input order.
+
+        ::
+
+            errors = await client.pods.delete_many(ids)
+            await client.pods.wait_all(ids, until="TERMINATED")
+        """
+        return await self._act_many(self.delete, ids, concurrency, return_exceptions)
+
+    async def _act_many(
+        self, action: Callable[[int], Awaitable[None]], ids: Iterable[PodId], concurrency: int,
+        return_exceptions: bool,
+    ) -> list[YottaError | None]:
+        pids = [pod_id(v, f"ids[{i}]") for i, v in enumerate(_items(ids, "ids"))]
+        results = await self._map(action, pids, concurrency, return_exceptions)
+        if not return_exceptions:
+            return _raise_first(results, "done")
+        return results
+
+    async def _map(
+        self, fn: Callable[[A], Awaitable[R]], items: Sequence[A], concurrency: int,
+        return_exceptions: bool,
+    ) -> list[R | YottaError]:
+        """``fn`` over ``items`` with ``concurrency`` workers; results (or errors) in order.
+
+        Without ``return_exceptions`` no new item starts after the first failure; items
+        already running finish. Only ``YottaError`` is captured: anything else is a bug or a
+        cancellation and propagates.
+        """
+        limit = _concurrency(concurrency)
+        results: list[R | YottaError | None] = [None] * len(items)
+        queue = iter(enumerate(items))
+        failed = False
+
+        async def worker() -> None:
+            nonlocal failed
+            for i, item in queue:  # one shared iterator: each item is taken exactly once
+                if failed and not return_exceptions:
+                    return
+                try:
+                    results[i] = await fn(item)
+                except YottaError as exc:
+                    results[i] = exc
+                    failed = True
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(min(limit, len(items))):
+                tg.start_soon(worker)
+        return results  # type: ignore[return-value]  # every slot is filled unless we raise
+
+    # -- groups ------------------------------------------------------------------------------
+    def group(
+        self,
+        *,
+        on_exit: OnExit = "delete",
+        on_error: OnExit | None = None,
+        cleanup_timeout: float = 600.0,
+        label: str | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> PodGroup:
+        """A pod group: every pod created through it is cleaned up when the block ends.
+
+        ::
+
+            async with client.pods.group(on_exit="delete", label="nightly") as group:
+                pods = await group.launch(request, count=8, wait=True)
+                ...  # an exception or Ctrl-C here still deletes all 8 pods
+
+        ``on_exit`` applies when the block ends normally: ``"delete"`` (and wait until
+        TERMINATED), ``"pause"`` (wait until PAUSED) or ``"keep"``. ``on_error`` applies
+        when it ends with an exception or cancellation; by default ``"pause"`` if
+        ``on_exit="pause"``, else ``"delete"``. See :class:`~yotta_async._group.PodGroup`.
+        """
+        from .._group import PodGroup
+
+        return PodGroup(
+            self, on_exit=on_exit, on_error=on_error, cleanup_timeout=cleanup_timeout,
+            label=label, concurrency=_concurrency(concurrency),
+        )
+
+    def _register(self, group: PodGroup) -> None:
+        if self._groups is None:
+            self._groups = weakref.WeakSet()
+        self._groups.add(group)
+
+    def _unregister(self, group: PodGroup) -> None:
+        if self._groups is not None:
+            self._groups.discard(group)
+
+    def _active_tokens(self) -> set[str]:
+        return {t for g in (self._groups or ()) for t in g.tokens}
+
+    # -- sweep -------------------------------------------------------------------------------
+    async def sweep(
+        self,
+        *,
+        group: str | None = None,
+        older_than: float | timedelta | None = None,
+        dry_run: bool = False,
+        include_ungrouped: bool = False,
+        now: datetime | None = None,
+        wait: bool = False,
+        timeout: float | None = None,  # noqa: ASYNC109  # passed on to wait_all's deadline
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> SweepResult:
+        """Find and delete pods left behind by an earlier run that crashed or was killed.
+
+        ::
+
+            found = (await client.pods.sweep(group="nightly", dry_run=True)).found
+            result = await client.pods.sweep(older_than=3600)   # any group, over an hour old
+
+        A pod is an orphan if it carries this SDK's client token (``YOTTA_ASYNC_TOKEN``), is
+        not TERMINATING or TERMINATED, and does not belong to a group still open in this
+        process. By default only group pods (``YOTTA_ASYNC_GROUP`` set) are considered;
+        ``group="label"`` narrows that to one label, and ``include_ungrouped=True`` adds pods
+        from plain ``create`` calls (which you may have meant to keep). ``older_than``
+        (seconds or a ``timedelta``) keeps pods created at least that long before ``now``
+        (default: the current UTC time; pods without ``createdAt`` are then skipped).
+        ``dry_run=True`` deletes nothing. ``wait=True`` also waits until the deleted pods
+        are TERMINATED (``timeout`` seconds, default 300).
+        """
+        if group is not None:
+            check_label(group, "group")
+        age = _age(older_than)
+        limit = _concurrency(concurrency)
+        reference = now or datetime.now(timezone.utc)
+        if reference.tzinfo is None:
+            raise ValidationError("now", "must be a timezone-aware datetime")
+        active = self._active_tokens()
+        orphans = []
+        for pod in await self.list():
+            token = token_of(pod)
+            label = group_of(pod)
+            if token is None or token in active or pod.status in _GOING:
+                continue
+            if group is not None and label != group:
+                continue
+            if label is None and not include_ungrouped:
+                continue
+            if age is not None and (pod.created is None or reference - pod.created < age):
+                continue
+            orphans.append(pod)
+        result = SweepResult(found=orphans, dry_run=dry_run)
+        if dry_run or not orphans:
+            return result
+        outcomes = await self._map(self.delete, [p.id for p in orphans], limit, True)
+        for pod, outcome in zip(orphans, outcomes, strict=True):
+            if outcome is None or isinstance(outcome, (InvalidStateError, PodNotFoundError)):
+                result.deleted.append(pod.id)  # accepted, or already on its way out
+            else:
+                result.errors[pod.id] = outcome
+        if wait and result.deleted:
+            waited = await self.wait_all(
+                result.deleted, until=PodStatus.TERMINATED, timeout=timeout, return_exceptions=True
+            )
+            for pid, waited_for in zip(result.deleted, waited, strict=True):
+                if isinstance(waited_for, YottaError):
+                    result.errors[pid] = waited_for
+        return result
+
+
+def _items(values: Iterable[A], field: str) -> list[A]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ValidationError(field, f"expected an iterable, got {type(values).__name__}")
+    return list(values)
+
+
+def _checked(request: object, i: int) -> PodCreateRequest:
+    try:
+        return _request(request, {})  # type: ignore[arg-type]
+    except ValidationError as exc:
+        where = f"requests[{i}]" if exc.field == "request" else f"requests[{i}].{exc.field}"
+        raise ValidationError(where, exc.message) from None
+
+
+def _concurrency(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValidationError("concurrency", f"must be an integer >= 1, got {value!r}")
+    return value
+
+
+def _age(value: float | timedelta | None) -> timedelta | None:
+    if value is None or isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValidationError("older_than", f"must be seconds >= 0 or a timedelta, got {value!r}")
+    return timedelta(seconds=value)
+
+
+def _raise_first(results: list[R | YottaError], verb: str) -> list[R]:
+    for exc in results:
+        if isinstance(exc, YottaError):
+            done = [r for r in results if r is not None and not isinstance(r, YottaError)]
+            if done and verb == "created":
+                ids = ", ".join(str(getattr(p, "id", p)) for p in done)
+                annotate(exc, f"yotta-async: before this failure these pods were {verb}: {ids}")
+            raise exc
+    return results  # type: ignore[return-value]  # no errors in it
+

@@ -1,0 +1,371 @@
+"""``PodGroup``: pods created through it are deleted (or paused) when its block ends, however it ends."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+
+import anyio
+import msgspec
+
+from ._token import annotate, check_label, is_ambiguous, matching, new_token, token_of
+from .errors import (
+    CleanupError,
+    InvalidStateError,
+    PodNotFoundError,
+    ValidationError,
+    WaitTimeoutError,
+    YottaError,
+)
+from .models import Pod, PodCreateRequest, PodStatus
+
+if TYPE_CHECKING:
+    from .resources._bulk import PodsBulk
+
+__all__ = ["OnExit", "PodGroup"]
+
+logger = logging.getLogger("yotta_async")
+
+OnExit = Literal["delete", "pause", "keep"]
+_POLICIES = ("delete", "pause", "keep")
+S = PodStatus
+# Under "pause", these need nothing more: paused, or not billing and never coming back.
+_PAUSE_DONE = frozenset({S.PAUSED, S.FAILED, S.TERMINATING, S.TERMINATED})
+
+
+@dataclass(eq=False)
+class _Entry:
+    """One create made through the group, registered before its request is sent."""
+
+    token: str
+    state: Literal["sending", "created", "failed", "unknown"] = "sending"
+    pod: Pod | None = None
+
+
+class PodGroup:
+    """A set of pods with guaranteed cleanup. Make one with ``client.pods.group(...)``.
+
+    ::
+
+        async with client.pods.group(on_exit="delete", label="sweep-42") as group:
+            pods = await group.launch(request, count=8, wait=True)   # 8 RUNNING pods
+            extra = await group.create(other_request)
+            ...                                                      # use group.pods
+
+    Every create made through the group is registered *before* its request is sent, with a
+    client token (``YOTTA_ASYNC_TOKEN``) and the group label (``YOTTA_ASYNC_GROUP``) on the
+    pod. When the block ends with an exception or a cancellation, cleanup runs in a
+    shielded cancel scope with its own deadline (``cleanup_timeout``): it lists the pods,
+    finds every one carrying the group's tokens (creates still in flight and creates whose
+    reply was lost included, after waiting ``client.pods.reconcile_settle`` seconds for
+    late ones), deletes them (or pauses them, under ``on_error="pause"``), and polls until
+    each is really TERMINATED (or PAUSED). A normal exit applies ``on_exit`` the same way.
+
+    Whatever cleanup could not finish is reported as :class:`~yotta_async.CleanupError`
+    (``failures`` maps pod id, or ``None`` for a create whose pod never showed up, to the
+    reason). After a normal exit it is raised; after an exception it is raised *from* that
+    exception (kept as ``original``); after a cancellation or ``KeyboardInterrupt`` the
+    cancellation is re-raised, with the cleanup error attached as a note and logged.
+
+    Limits: a process killed outright (SIGKILL, power loss) runs no cleanup, and a create
+    that lands later than the cleanup's last listing is missed. Both leave pods carrying
+    the group label, which :meth:`Pods.sweep` finds and deletes.
+    """
+
+    def __init__(
+        self,
+        pods: PodsBulk,
+        *,
+        on_exit: OnExit = "delete",
+        on_error: OnExit | None = None,
+        cleanup_timeout: float = 600.0,
+        label: str | None = None,
+        concurrency: int = 16,
+    ) -> None:
+        if on_exit not in _POLICIES:
+            raise ValidationError("on_exit", f"must be one of {', '.join(_POLICIES)}, got {on_exit!r}")
+        if on_error is None:
+            on_error = "pause" if on_exit == "pause" else "delete"
+        elif on_error not in _POLICIES:
+            raise ValidationError("on_error", f"must be one of {', '.join(_POLICIES)}, got {on_error!r}")
+        if isinstance(cleanup_timeout, bool) or not isinstance(cleanup_timeout, (int, float)) \
+                or not 0 < cleanup_timeout < float("inf"):
+            raise ValidationError(
+                "cleanup_timeout", f"must be a number of seconds > 0, got {cleanup_timeout!r}"
+            )
+        self.label = check_label(label) if label is not None else f"group-{new_token()[:12]}"
+        self.on_exit: OnExit = on_exit
+        self.on_error: OnExit = on_error
+        self.cleanup_timeout = float(cleanup_timeout)
+        self.concurrency = concurrency
+        self._pods = pods
+        self._entries: list[_Entry] = []
+        self._state: Literal["new", "open", "closing", "closed"] = "new"
+
+    # -- what the group holds ----------------------------------------------------------------
+    @property
+    def pods(self) -> list[Pod]:
+        """The latest snapshot of each pod created through the group, in creation order."""
+        return [e.pod for e in self._entries if e.pod is not None]
+
+    @property
+    def ids(self) -> list[int]:
+        """The ids of :attr:`pods`."""
+        return [p.id for p in self.pods]
+
+    @property
+    def tokens(self) -> frozenset[str]:
+        """The client tokens of every create the group has sent (or is sending)."""
+        return frozenset(e.token for e in self._entries)
+
+    # -- creating ----------------------------------------------------------------------------
+    async def create(self, request: PodCreateRequest | None = None, /, **fields: Any) -> Pod:
+        """Create one pod in the group (arguments as in ``client.pods.create``); exactly once."""
+        from .resources._core import _request
+
+        self._check_open()
+        req = _request(request, fields)
+        entry = _Entry(new_token())
+        self._entries.append(entry)  # registered before anything is sent
+        try:
+            pod = await self._pods._create_tokened(req, entry.token, self.label)
+        except YottaError as exc:
+            entry.state = "unknown" if is_ambiguous(exc) else "failed"
+            raise
+        except BaseException:
+            entry.state = "unknown"  # cancelled mid-request: the server may have acted
+            raise
+        entry.state, entry.pod = "created", pod
+        return pod
+
+    async def launch(
+        self,
+        request: PodCreateRequest | None = None,
+        /,
+        count: int = 1,
+        *,
+        wait: bool = True,
+        timeout: float | None = None,  # noqa: ASYNC109  # passed on to wait_all's deadline
+        **fields: Any,
+    ) -> list[Pod]:
+        """Create ``count`` pods from one request; with ``wait``, return them once all RUN.
+
+        ::
+
+            pods = await group.launch(request, count=8)            # names: name-0 .. name-7
+            pods = await group.launch(name="w", image="img", gpu_type="NVIDIA_H100_80G",
+                                      gpu_count=1, count=2, wait=False)
+
+        With ``count > 1`` each pod's name gets a ``-<i>`` suffix. Creates run at most
+        ``concurrency`` at a time; the first failure stops new ones and is raised (the
+        pods already made stay in the group, so the block's cleanup removes them).
+        ``wait=True`` waits with ``wait_all(until=RUNNING, timeout=timeout)``; a pod that
+        FAILS raises ``PodFailedError``.
+        """
+        from .resources._core import _request
+
+        self._check_open()
+        req = _request(request, fields)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValidationError("count", f"must be an integer >= 1, got {count!r}")
+        reqs = [req] if count == 1 else [_renamed(req, f"{req.name}-{i}") for i in range(count)]
+        results = await self._pods._map(self.create, reqs, self.concurrency, False)
+        for result in results:
+            if isinstance(result, YottaError):
+                raise result
+        pods = [r for r in results if isinstance(r, Pod)]
+        if wait:
+            pods = await self._pods.wait_all([p.id for p in pods], until=S.RUNNING, timeout=timeout)
+            self._refresh(pods)
+        return pods
+
+    def _check_open(self) -> None:
+        if self._state != "open":
+            raise ValidationError(
+                "group", f"is {self._state}; create pods inside 'async with client.pods.group()'"
+            )
+
+    def _refresh(self, pods: list[Pod]) -> None:
+        by_token = {token_of(p): p for p in pods}
+        for entry in self._entries:
+            pod = by_token.get(entry.token)
+            if pod is not None and (entry.pod is None or entry.pod.id == pod.id):
+                entry.pod = pod
+
+    # -- the block ---------------------------------------------------------------------------
+    async def __aenter__(self) -> PodGroup:
+        if self._state != "new":
+            raise ValidationError("group", "a PodGroup can be entered only once")
+        self._state = "open"
+        self._pods._register(self)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._state = "closing"
+        policy = self.on_exit if exc is None else self.on_error
+        try:
+            failures, interrupted = await self._shielded(policy)
+        finally:
+            self._state = "closed"
+            self._pods._unregister(self)
+        if failures:
+            error = CleanupError(_describe(failures, policy, self), failures=failures, original=exc)
+            carrier = interrupted if interrupted is not None else exc
+            if carrier is None or (carrier is exc and isinstance(exc, Exception)):
+                raise error from exc
+            # A cancellation (or KeyboardInterrupt) must stay what propagates.
+            annotate(carrier, f"yotta-async: {error}")
+            logger.error("%s (while handling %s)", error, type(carrier).__name__)
+        if interrupted is not None:
+            raise interrupted  # a cancellation that arrived during cleanup, held until now
+
+    async def _shielded(
+        self, policy: OnExit
+    ) -> tuple[dict[int | None, BaseException], BaseException | None]:
+        """Run cleanup to the end (or its deadline), whatever cancels this task meanwhile.
+
+        The anyio shield stops cancel scopes; a second native ``Task.cancel()`` gets through
+        an anyio shield, so cleanup runs in its own task and such cancels are held back.
+        """
+        if policy == "keep" or not self._entries:
+            return {}, None
+        job = asyncio.ensure_future(_Cleanup(self, policy).run())
+        interrupted: BaseException | None = None
+        with anyio.CancelScope(shield=True):
+            while True:
+                try:
+                    return await asyncio.shield(job), interrupted
+                except asyncio.CancelledError as exc:
+                    if job.done():
+                        raise
+                    interrupted = exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _Cleanup:
+    """One cleanup pass: list, act on every pod carrying the group's tokens, poll until done."""
+
+    def __init__(self, group: PodGroup, policy: OnExit) -> None:
+        self.group = group
+        self.pods = group._pods
+        self.policy = policy
+        self.entries = list(group._entries)
+        self.tokens = frozenset(e.token for e in self.entries)
+        self.seen: dict[int, Pod] = {}  # every pod found with our tokens, latest snapshot
+        self.gone: set[int] = set()
+        self.errors: dict[int, YottaError] = {}
+        self.list_error: YottaError | None = None
+
+    async def run(self) -> dict[int | None, BaseException]:
+        session = self.pods._session
+        with anyio.move_on_after(self.group.cleanup_timeout):
+            start = session._clock()
+            quiet = 0
+            while True:
+                pending = await self._round()
+                if pending is not None and not pending and not self._unsettled(start):
+                    self.group._refresh(list(self.seen.values()))
+                    return {}
+                await session._sleep(self.pods.watch_policy.interval(quiet, session._rng))
+                quiet += 1
+        self.group._refresh(list(self.seen.values()))
+        return self._failures()
+
+    def _verdict(self, status: PodStatus) -> Literal["done", "act", "wait"]:
+        if self.policy == "delete":
+            if status is S.TERMINATED:
+                return "done"
+            return "wait" if status is S.TERMINATING else "act"
+        if status in _PAUSE_DONE:
+            return "done"
+        return "act" if status is S.RUNNING else "wait"
+
+    async def _round(self) -> list[Pod] | None:
+        """Look once and act; the pods not yet done, or None if the listing failed."""
+        try:
+            listed = await self.pods.list()
+        except YottaError as exc:
+            self.list_error = exc
+            return None
+        self.list_error = None
+        mine = {p.id: p for p in matching(listed, self.tokens)}
+        known = {e.pod.id for e in self.entries if e.pod is not None} | set(self.seen)
+        # A known pod missing from a listing may be gone, or the listing may lag: ask.
+        missing = [pid for pid in known - set(mine) - self.gone]
+        got = await self.pods._map(self.pods.get, missing, self.group.concurrency, True)
+        for pid, outcome in zip(missing, got, strict=True):
+            if isinstance(outcome, PodNotFoundError):
+                self.gone.add(pid)
+            elif isinstance(outcome, Pod):
+                mine[pid] = outcome
+            elif isinstance(outcome, YottaError):
+                self.errors[pid] = outcome
+        self.seen.update(mine)
+        todo = [p for p in mine.values() if self._verdict(p.status) == "act"]
+        action = self.pods.delete if self.policy == "delete" else self.pods.pause
+        acted = await self.pods._map(action, [p.id for p in todo], self.group.concurrency, True)
+        for pod, result in zip(todo, acted, strict=True):
+            if isinstance(result, PodNotFoundError):
+                self.gone.add(pod.id)
+            elif result is None or isinstance(result, InvalidStateError):
+                self.errors.pop(pod.id, None)  # accepted, or its state moved on: look again
+            else:
+                self.errors[pod.id] = result
+        return [p for pid, p in mine.items() if pid not in self.gone and self._verdict(p.status) != "done"]
+
+    def _unsettled(self, start: float) -> bool:
+        """Whether a create may still produce a pod we have not seen yet."""
+        found = {token_of(p) for p in self.seen.values()}
+        for entry in self.entries:
+            if entry.state == "sending":
+                return True  # still in flight (sent from outside the block): wait for it
+            if (entry.state == "unknown" and entry.token not in found
+                    and self.pods._session._clock() - start < self.pods.reconcile_settle):
+                return True
+        return False
+
+    def _failures(self) -> dict[int | None, BaseException]:
+        out: dict[int | None, BaseException] = {}
+        timeout = self.group.cleanup_timeout
+        for pid, pod in self.seen.items():
+            if pid in self.gone or self._verdict(pod.status) == "done":
+                continue
+            out[pid] = self.errors.get(pid) or WaitTimeoutError(
+                f"pod {pid} was still {pod.status} when cleanup_timeout ({timeout:g}s) ran out",
+                pod_id=pid, pod=pod, elapsed=timeout,
+            )
+        found = {token_of(p) for p in self.seen.values()}
+        unknown = [e.token for e in self.entries
+                   if e.state in ("sending", "unknown") and e.token not in found]
+        if unknown or self.list_error is not None:
+            reason = self.list_error or YottaError(
+                f"{len(unknown)} create(s) whose outcome is unknown never showed up "
+                f"(tokens {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''})"
+            )
+            out[None] = reason
+        return out
+
+
+def _renamed(request: PodCreateRequest, name: str) -> PodCreateRequest:
+    copy = msgspec.structs.replace(request, name=name)
+    copy.validate()
+    return copy
+
+
+def _describe(failures: dict[int | None, BaseException], policy: OnExit, group: PodGroup) -> str:
+    verb = "delete" if policy == "delete" else "pause"
+    ids = [str(k) for k in failures if k is not None][:10]
+    parts = [f"group {group.label!r} could not {verb} every pod it created"]
+    if ids:
+        parts.append(f"pods {', '.join(ids)}{' ...' if len(failures) > 10 else ''}")
+    if None in failures:
+        parts.append(f"unresolved creates: {failures[None]}")
+    return "; ".join(parts) + " (client.pods.sweep(group=...) can finish the job)"
