@@ -198,11 +198,17 @@ def _strings(values: Iterable[str] | None, field: str) -> list[str]:
     if isinstance(values, str):
         values = [values]
     out = []
-    for i, value in enumerate(values):
+    for i, value in enumerate(_iterable(values, field)):
         if not isinstance(value, str) or not value:
             raise ValidationError(f"{field}[{i}]", f"expected a non-empty string, got {value!r}")
         out.append(value)
     return out
+
+
+def _iterable(values: object, field: str) -> Iterable[Any]:
+    if not isinstance(values, Iterable):  # or enumerate() raises a bare TypeError
+        raise ValidationError(field, f"expected a list, got {type(values).__name__}")
+    return values
 
 
 def _statuses(values: Iterable[PodStatus | str | int] | None) -> list[PodStatus]:
@@ -211,7 +217,7 @@ def _statuses(values: Iterable[PodStatus | str | int] | None) -> list[PodStatus]
     if isinstance(values, (str, int)):
         values = [values]
     out = []
-    for i, value in enumerate(values):
+    for i, value in enumerate(_iterable(values, "statuses")):
         try:
             status = PodStatus(value)
         except ValueError:
