@@ -17,7 +17,12 @@ from .errors import ConfigurationError, PodNotFoundError, RateLimitError, YottaE
 from .models import Pod, PodStatus
 
 __all__ = [
-    "Observation", "PodChange", "PodWatchStream", "PodWatcher", "Subscription", "WatchPolicy",
+    "Observation",
+    "PodChange",
+    "PodWatchStream",
+    "PodWatcher",
+    "Subscription",
+    "WatchPolicy",
 ]
 
 ListPods = Callable[[list[str] | None], Awaitable[list[Pod]]]
@@ -178,6 +183,10 @@ class PodWatcher:
     async def release(self, sub: Subscription) -> None:
         """``unsubscribe``, then wait (shielded from cancellation) for the poller to stop."""
         self.unsubscribe(sub)
+        await self.wait_stopped()
+
+    async def wait_stopped(self) -> None:
+        """Wait until a poller that was told to stop has finished (shielded)."""
         with anyio.CancelScope(shield=True):
             for task in list(self._stopping):
                 await asyncio.wait([task])
@@ -188,9 +197,7 @@ class PodWatcher:
         for sub in list(self._subs):
             sub._end(error=ConfigurationError("the client was closed while waiting"))
             self.unsubscribe(sub)
-        with anyio.CancelScope(shield=True):
-            for task in list(self._stopping):
-                await asyncio.wait([task])
+        await self.wait_stopped()
 
     @property
     def running(self) -> bool:

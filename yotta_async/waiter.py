@@ -93,14 +93,20 @@ class WaitTarget:
 _DOOMED = frozenset({S.FAILED, S.TERMINATING, S.TERMINATED})  # none of these can come back
 RUNNING = WaitTarget(
     S.RUNNING,
-    (Acceptor("success", frozenset({S.RUNNING})), Acceptor("failure", _DOOMED),
-     Acceptor("failure", missing=True)),
+    (
+        Acceptor("success", frozenset({S.RUNNING})),
+        Acceptor("failure", _DOOMED),
+        Acceptor("failure", missing=True),
+    ),
     600.0,
 )
 PAUSED = WaitTarget(
     S.PAUSED,
-    (Acceptor("success", frozenset({S.PAUSED})), Acceptor("failure", _DOOMED),
-     Acceptor("failure", missing=True)),
+    (
+        Acceptor("success", frozenset({S.PAUSED})),
+        Acceptor("failure", _DOOMED),
+        Acceptor("failure", missing=True),
+    ),
     300.0,
 )
 # A FAILED pod can still be deleted, so FAILED does not end a wait for TERMINATED.
@@ -190,8 +196,11 @@ class PodTracker:
             err = PodNotFoundError(
                 f"pod {self.pod_id} disappeared while waiting for {want} "
                 f"(after {elapsed:.1f}s, {self.polls} polls): {self.gone.message}",
-                code=self.gone.code, http_status=self.gone.http_status,
-                method=self.gone.method, path=self.gone.path, request_id=self.gone.request_id,
+                code=self.gone.code,
+                http_status=self.gone.http_status,
+                method=self.gone.method,
+                path=self.gone.path,
+                request_id=self.gone.request_id,
             )
             err.pod, err.pod_id, err.elapsed = self.last, self.pod_id, elapsed
             err.polls, err.history = self.polls, list(self.history)
@@ -200,7 +209,10 @@ class PodTracker:
         return PodFailedError(
             f"pod {self.pod_id} reached {self.last.status.value} while waiting for {want} "
             f"(after {elapsed:.1f}s; history {_path(self.history)})",
-            pod=self.last, pod_id=self.pod_id, elapsed=elapsed, polls=self.polls,
+            pod=self.last,
+            pod_id=self.pod_id,
+            elapsed=elapsed,
+            polls=self.polls,
             history=self.history,
         )
 
@@ -214,8 +226,12 @@ class PodTracker:
         if self.last_error is not None:
             text += f"; last error: {self.last_error}"
         return WaitTimeoutError(
-            text + note, pod_id=self.pod_id, pod=self.last, elapsed=now - self.started,
-            polls=self.polls, history=self.history,
+            text + note,
+            pod_id=self.pod_id,
+            pod=self.last,
+            elapsed=now - self.started,
+            polls=self.polls,
+            history=self.history,
         )
 
 
@@ -273,7 +289,8 @@ async def wait_for_pod(
         hint = 0.0
         remaining = deadline - clock()
         bound: AbstractContextManager[object] = (
-            anyio.move_on_after(max(remaining, 1.0)) if real_time and not math.isinf(remaining)
+            anyio.move_on_after(max(remaining, 1.0))
+            if real_time and not math.isinf(remaining)
             else nullcontext()
         )
         pod: Pod | None = None

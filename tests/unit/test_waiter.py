@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,7 @@ from yotta_async.waiter import (
     RUNNING,
     TERMINATED,
     Acceptor,
+    WaitTarget,
     check_timeout,
     target_for,
     wait_for_pod,
@@ -52,7 +54,7 @@ class FakeTime:
         await asyncio.sleep(0)
 
 
-def script(*steps: S | BaseException) -> tuple[Callable[[], object], list[float]]:
+def script(*steps: S | BaseException) -> tuple[Callable[[], Awaitable[Pod]], list[float]]:
     """A fetch that plays ``steps`` in order and then repeats the last one."""
     calls: list[float] = []
     items = list(steps)
@@ -72,19 +74,26 @@ def not_found() -> PodNotFoundError:
 
 
 async def run(
-    steps: Sequence[S | BaseException], t: FakeTime, target=RUNNING, **kw: object
+    steps: Sequence[S | BaseException], t: FakeTime, target: WaitTarget = RUNNING, **kw: Any
 ) -> Pod:
     fetch, _ = script(*steps)
     return await wait_for_pod(
-        fetch, PID, target, clock=t.clock, sleep=t.sleep, rng=random.Random(1), **kw  # type: ignore[arg-type]
+        fetch,
+        PID,
+        target,
+        clock=t.clock,
+        sleep=t.sleep,
+        rng=random.Random(1),
+        **kw,
     )
 
 
 async def test_success_reports_every_change_in_order() -> None:
     t = FakeTime()
     seen: list[tuple[S | None, S]] = []
-    pod = await run([S.PENDING, S.PENDING, S.INITIALIZING, S.RUNNING], t,
-                    on_change=lambda a, b: seen.append((a, b)))
+    pod = await run(
+        [S.PENDING, S.PENDING, S.INITIALIZING, S.RUNNING], t, on_change=lambda a, b: seen.append((a, b))
+    )
     assert pod.status is S.RUNNING and pod.id == PID
     assert seen == [(None, S.PENDING), (S.PENDING, S.INITIALIZING), (S.INITIALIZING, S.RUNNING)]
     assert len(t.sleeps) == 3
@@ -109,7 +118,8 @@ async def test_failed_is_raised_at_the_poll_that_sees_it() -> None:
     err = info.value
     assert err.pod is not None and err.pod.status is S.FAILED
     assert err.polls == 3 and err.history == [S.PENDING, S.INITIALIZING, S.FAILED]
-    assert err.elapsed == pytest.approx(sum(t.sleeps)) and err.elapsed < 10
+    assert err.elapsed is not None and err.elapsed < 10
+    assert err.elapsed == pytest.approx(sum(t.sleeps))
     assert "FAILED" in str(err) and str(PID) in str(err)
 
 
@@ -161,7 +171,7 @@ async def test_timeout_carries_snapshot_and_never_sleeps_past_the_deadline() -> 
 
 async def test_transient_errors_are_retried_within_the_deadline() -> None:
     t = FakeTime()
-    flaky = [
+    flaky: list[S | BaseException] = [
         ServerError("boom", http_status=502),
         APIConnectionError("reset"),
         ServerError("system error", code=10002, http_status=200),

@@ -83,8 +83,9 @@ class FakeAPI:
 def make(policy: WatchPolicy = STEADY) -> tuple[ManualClock, FakeAPI, PodWatcher]:
     clock = ManualClock()
     api = FakeAPI(clock)
-    watcher = PodWatcher(api.list, api.get, clock=clock.now, sleep=clock.sleep, policy=policy,
-                         rng=random.Random(0))
+    watcher = PodWatcher(
+        api.list, api.get, clock=clock.now, sleep=clock.sleep, policy=policy, rng=random.Random(0)
+    )
     return clock, api, watcher
 
 
@@ -144,8 +145,7 @@ async def test_pods_missing_from_the_list_are_confirmed_with_one_get() -> None:
     api.add(2, *starting(10))
     api.unlisted.add(2)  # a list that lags behind a fresh create
     api.add(3, (0.0, S.INITIALIZING), (4.0, None))  # deleted and gone
-    settle = Settle(watcher, [1, 2, 3], RUNNING, timeout=600, return_exceptions=True,
-                    clock=clock.now)
+    settle = Settle(watcher, [1, 2, 3], RUNNING, timeout=600, return_exceptions=True, clock=clock.now)
     results = await collect(settle)
     assert isinstance(results[1], Pod) and isinstance(results[2], Pod)
     gone = results[3]
@@ -170,8 +170,7 @@ async def test_deadline_times_out_unsettled_pods_in_input_order() -> None:
     api.add(1, *starting(100))
     api.add(2, *starting(5))
     api.add(3, *starting(200))
-    settle = Settle(watcher, [3, 2, 1], RUNNING, timeout=30, return_exceptions=True,
-                    clock=clock.now)
+    settle = Settle(watcher, [3, 2, 1], RUNNING, timeout=30, return_exceptions=True, clock=clock.now)
     order = [pid async for pid, _ in settle]
     assert order == [2, 3, 1]
     assert clock.now() == pytest.approx(30)
@@ -184,8 +183,10 @@ async def test_deadline_times_out_unsettled_pods_in_input_order() -> None:
 async def test_transient_list_errors_are_retried_and_retry_after_honoured() -> None:
     clock, api, watcher = make()
     api.add(1, *starting(10))
-    api.list_errors = [ServerError("bad gateway", http_status=502),
-                       RateLimitError("slow down", retry_after=6.0, http_status=429)]
+    api.list_errors = [
+        ServerError("bad gateway", http_status=502),
+        RateLimitError("slow down", retry_after=6.0, http_status=429),
+    ]
     await collect(Settle(watcher, [1], RUNNING, timeout=600, clock=clock.now))
     assert watcher.errors == 2
     assert api.list_calls[2][0] - api.list_calls[1][0] >= 6.0
@@ -285,8 +286,7 @@ async def test_watch_stream_reports_changes_in_order_and_ends_when_all_are_final
     async for change in stream:
         changes.append((change.pod.id, change.previous, change.current))
     per_pod = {pid: [(a, b) for p, a, b in changes if p == pid] for pid in (2, 3, 4)}
-    assert per_pod[2] == [(None, S.RUNNING), (S.RUNNING, S.TERMINATING),
-                          (S.TERMINATING, S.TERMINATED)]
+    assert per_pod[2] == [(None, S.RUNNING), (S.RUNNING, S.TERMINATING), (S.TERMINATING, S.TERMINATED)]
     assert per_pod[3] == [(None, S.INITIALIZING), (S.INITIALIZING, S.FAILED)]
     assert per_pod[4] == [(None, S.PAUSING), (S.PAUSING, None)]
     assert not watcher.running

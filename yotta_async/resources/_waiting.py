@@ -45,8 +45,12 @@ class PodsWaiting(PodsCore):
     def _watcher(self) -> PodWatcher:
         session = self._session
         return PodWatcher(
-            self._list_once, self._get_once, clock=session._clock, sleep=session._sleep,
-            policy=self.watch_policy, rng=session._rng,
+            self._list_once,
+            self._get_once,
+            clock=session._clock,
+            sleep=session._sleep,
+            policy=self.watch_policy,
+            rng=session._rng,
         )
 
     async def _list_once(self, regions: list[str] | None) -> list[Pod]:
@@ -127,8 +131,9 @@ class PodsWaiting(PodsCore):
         self._single_waits += 1
         try:
             if shared:
-                settle = Settle(self._watcher, [pid], target, timeout=budget,
-                                on_change=on_change, clock=session._clock)
+                settle = Settle(
+                    self._watcher, [pid], target, timeout=budget, on_change=on_change, clock=session._clock
+                )
                 try:
                     _, result = await settle.__anext__()
                 finally:
@@ -136,8 +141,15 @@ class PodsWaiting(PodsCore):
                 assert isinstance(result, Pod)  # failures are raised, not returned
                 return result
             return await wait_for_pod(
-                lambda: self._get_once(pid), pid, target, timeout=budget, backoff=backoff,
-                on_change=on_change, clock=session._clock, sleep=session._sleep, rng=session._rng,
+                lambda: self._get_once(pid),
+                pid,
+                target,
+                timeout=budget,
+                backoff=backoff,
+                on_change=on_change,
+                clock=session._clock,
+                sleep=session._sleep,
+                rng=session._rng,
             )
         finally:
             self._single_waits -= 1
@@ -145,12 +157,20 @@ class PodsWaiting(PodsCore):
     # -- many pods -------------------------------------------------------------------------
     @overload
     async def wait_all(
-        self, ids: Iterable[PodId], *, until: PodStatus | str = ..., timeout: float | None = ...,
+        self,
+        ids: Iterable[PodId],
+        *,
+        until: PodStatus | str = ...,
+        timeout: float | None = ...,
         return_exceptions: Literal[False] = ...,
     ) -> list[Pod]: ...
     @overload
     async def wait_all(
-        self, ids: Iterable[PodId], *, until: PodStatus | str = ..., timeout: float | None = ...,
+        self,
+        ids: Iterable[PodId],
+        *,
+        until: PodStatus | str = ...,
+        timeout: float | None = ...,
         return_exceptions: Literal[True],
     ) -> list[Pod | YottaError]: ...
     async def wait_all(
@@ -183,12 +203,20 @@ class PodsWaiting(PodsCore):
 
     @overload
     def as_completed(
-        self, ids: Iterable[PodId], *, until: PodStatus | str = ..., timeout: float | None = ...,
+        self,
+        ids: Iterable[PodId],
+        *,
+        until: PodStatus | str = ...,
+        timeout: float | None = ...,
         return_exceptions: Literal[False] = ...,
     ) -> AsyncIterator[Pod]: ...
     @overload
     def as_completed(
-        self, ids: Iterable[PodId], *, until: PodStatus | str = ..., timeout: float | None = ...,
+        self,
+        ids: Iterable[PodId],
+        *,
+        until: PodStatus | str = ...,
+        timeout: float | None = ...,
         return_exceptions: Literal[True],
     ) -> AsyncIterator[Pod | YottaError]: ...
     def as_completed(
@@ -230,8 +258,12 @@ class PodsWaiting(PodsCore):
     ) -> Settle:
         target = target_for(until)
         return Settle(
-            self._watcher, pids, target, timeout=check_timeout(timeout, target),
-            return_exceptions=return_exceptions, clock=self._session._clock,
+            self._watcher,
+            pids,
+            target,
+            timeout=check_timeout(timeout, target),
+            return_exceptions=return_exceptions,
+            clock=self._session._clock,
         )
 
     async def _aclose(self) -> None:
