@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -28,6 +29,10 @@ class Backoff:
     jitter: float = 1.0
 
     def __post_init__(self) -> None:
+        for name in ("initial", "maximum", "multiplier", "jitter"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                raise ValidationError(name, f"must be a finite number, got {value!r}")
         if not self.initial > 0:
             raise ValidationError("initial", f"must be > 0, got {self.initial}")
         if not self.maximum >= self.initial:
@@ -39,9 +44,12 @@ class Backoff:
 
     def cap(self, attempt: int) -> float:
         """The largest delay attempt ``attempt`` can get."""
-        if attempt > 64:  # avoid float overflow; the cap is long reached
+        if attempt <= 0:
+            return min(self.maximum, self.initial)
+        try:
+            return min(self.maximum, self.initial * self.multiplier**attempt)
+        except OverflowError:  # float ** int raises instead of giving inf; the cap is long reached
             return self.maximum
-        return min(self.maximum, self.initial * self.multiplier**attempt)
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """The delay before retry number ``attempt`` (0-based), jittered."""
