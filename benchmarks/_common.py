@@ -112,27 +112,35 @@ def child_env() -> dict[str, str]:
     return env
 
 
-async def run_worker(scenario: str, **params: Any) -> dict[str, Any]:
+async def run_worker(
+    scenario: str, ready: Callable[[], dict[str, Any]] | None = None, **params: Any
+) -> dict[str, Any]:
     """Run ``benchmarks._worker <scenario>`` in a child process; return the JSON it prints.
 
-    ``params`` travel as JSON on the child's stdin (thousands of pod ids do not fit argv well).
+    The child imports what it needs, prints ``ready`` and only then reads its parameters
+    (one JSON line on stdin; thousands of pod ids do not fit argv well). ``ready()``, if
+    given, runs at that moment and adds parameters: that is where a benchmark seeds the pods
+    to wait on, so their lifecycle starts when the client can watch it, not before.
 
     Async on purpose: the parent's event loop keeps serving the in-process Simulator while
     the child (the client under test) talks to it, so client and server never share a loop.
     """
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "benchmarks._worker",
-        scenario,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=child_env(),
-        cwd=ROOT,
-    )
-    out, err = await proc.communicate(json.dumps(params).encode())
-    if proc.returncode != 0:
+        sys.executable, "-m", "benchmarks._worker", scenario,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=child_env(), cwd=ROOT,
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    first = await proc.stdout.readline()
+    if first.strip() == b"ready":
+        if ready is not None:
+            params.update(ready())
+        proc.stdin.write(json.dumps(params).encode() + b"\n")
+        await proc.stdin.drain()
+    proc.stdin.close()
+    out, err = await asyncio.gather(proc.stdout.read(), proc.stderr.read())
+    await proc.wait()
+    if proc.returncode != 0 or first.strip() != b"ready":
         raise RuntimeError(
             f"worker {scenario} failed ({proc.returncode}): {err.decode(errors='replace')[-2000:]}"
         )

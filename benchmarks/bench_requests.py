@@ -20,7 +20,7 @@ import asyncio
 import time
 from typing import Any
 
-from benchmarks._common import Row, median, ratio_row, run_worker, spread
+from benchmarks._common import Row, have, median, missing, ratio_row, run_worker, spread
 from yotta_async.testing import Simulator
 
 BENCH = "2. request overhead"
@@ -49,12 +49,13 @@ async def _run(mode: str) -> list[Row]:
         ids = sim.add_pods(min(n, 1000))
         order = (ids * (n // len(ids) + 1))[:n]
         warm = ids[: WIDTH * 4]
-        walls: dict[str, list[float]] = {k: [] for k in CLIENTS}
-        cpus: dict[str, list[float]] = {k: [] for k in CLIENTS}
+        names = [k for k in CLIENTS if k != "get_httpx" or have("httpx")]
+        walls: dict[str, list[float]] = {k: [] for k in names}
+        cpus: dict[str, list[float]] = {k: [] for k in names}
         ceilings: list[float] = []
         for r in range(rounds):
-            names = list(CLIENTS)
-            for name in names[r % 3 :] + names[: r % 3]:
+            shift = r % len(names)
+            for name in names[shift:] + names[:shift]:
                 result, server_cpu, served = await _measure(sim, name, ids=order, warm=warm, width=WIDTH)
                 walls[name].append(result["wall"])
                 cpus[name].append(result["cpu"])
@@ -70,6 +71,9 @@ async def _run(mode: str) -> list[Row]:
         "get_httpx": ("< 1.00 (faster)", lambda x: x < 1.0),
     }
     for name, label in CLIENTS.items():
+        if name not in walls:
+            rows.append(missing(BENCH, label, "httpx"))
+            continue
         target, check = targets.get(name, ("", None))
         rows.append(
             ratio_row(
@@ -84,7 +88,8 @@ async def _run(mode: str) -> list[Row]:
                 note=f"{n / median(walls[name]):,.0f} req/s" if name == "get_sdk" else "",
             )
         )
-    for name, label in CLIENTS.items():
+    for name in names:
+        label = CLIENTS[name]
         rows.append(
             ratio_row(
                 BENCH,

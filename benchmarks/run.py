@@ -84,7 +84,9 @@ def versions() -> list[tuple[str, str]]:
 
 
 def _fmt(value: float) -> str:
-    if value >= 100:
+    if value != value:  # NaN: a competitor that is not installed
+        return "-"
+    if value >= 100 or value == int(value):
         return f"{value:,.0f}"
     if value >= 10:
         return f"{value:.1f}"
@@ -102,7 +104,7 @@ def table(rows: Sequence[Row]) -> str:
         ratio = "" if r.ratio is None else f"{r.ratio:.3g}"
         met = "" if r.met is None else ("yes" if r.met else "**NO**")
         lines.append(
-            f"| {r.bench} | {r.subject} | {r.metric} | {_fmt(r.value)} {r.unit} | {r.spread} "
+            f"| {r.bench} | {r.subject} | {r.metric} | {_fmt(r.value)} {r.unit}".rstrip() + f" | {r.spread} "
             f"| {ratio} | {r.target} | {met} | {r.note} |"
         )
     return "\n".join(lines)
