@@ -100,6 +100,8 @@ class Session:
         if self._closed:
             raise ConfigurationError("the client is closed; create a new YottaClient")
         if self._borrowed is not None:
+            if self._borrowed.closed:  # aiohttp would raise a bare RuntimeError
+                raise ConfigurationError("the aiohttp session passed as session= is closed")
             return self._borrowed
         if self._owned is None:
             connector = aiohttp.TCPConnector(limit=self.max_concurrency, limit_per_host=0)
@@ -130,8 +132,9 @@ class Session:
                 wait = start - now
             if wait <= 0:
                 return
+            until = self._cooldown_until
             await self._sleep(wait)
-            if self._interval or self._clock() >= self._cooldown_until:
+            if self._interval or self._cooldown_until <= until:
                 return
 
     def _cool_down(self, seconds: float) -> None:
