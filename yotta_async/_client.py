@@ -194,7 +194,9 @@ def _check_base_url(url: object, allow_insecure_http: bool) -> None:
     if parts.username or parts.password or "@" in parts.netloc:
         raise ConfigurationError("base_url must not carry credentials; pass api_key instead")
     if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
-        raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {url!r}")
+        # Echoed only if it looks like a URL: anything else may be the key in the wrong argument.
+        got = repr(url) if "://" in url else f"{len(url)} characters (api_key and base_url swapped?)"
+        raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {got}")
     if parts.query or parts.fragment:
         # Not echoed: a query string is where a key would hide.
         raise ConfigurationError("base_url must not have a query string or fragment")

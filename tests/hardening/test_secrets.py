@@ -1,0 +1,251 @@
+"""Secrets: the API key never shows up in reprs, errors, logs (ours, aiohttp's, the simulator's)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import re
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from tests.hardening._util import VALID_FIELDS, pod_body, serve
+from yotta_async import (
+    APITimeoutError,
+    AuthenticationError,
+    Backoff,
+    ConfigurationError,
+    PodCreateRequest,
+    PodStatus,
+    YottaClient,
+    YottaError,
+    __version__,
+)
+from yotta_async.resources._waiting import WatchPolicy
+from yotta_async.testing import FaultPlan, FaultRule, ManualClock, Simulator
+
+KEY = "yk-7Qm2Xv9LrT4pW8nB3sD6fH1jK5"
+WRONG_KEY = "yk-WRONG-c5Fz0Kq7Yh2Ue9RaM3"
+WINDOW = 10  # any 10 consecutive characters of a key count as a leak
+
+
+def leaks(text: str, secrets: tuple[str, ...] = (KEY, WRONG_KEY)) -> list[str]:
+    """The pieces of ``secrets`` found in ``text``."""
+    found = []
+    for secret in secrets:
+        for i in range(len(secret) - WINDOW + 1):
+            piece = secret[i : i + WINDOW]
+            if piece in text:
+                found.append(piece)
+                break
+    return found
+
+
+def test_the_leak_detector_detects() -> None:
+    assert leaks(f"header: {KEY[3:15]}...") and leaks(repr({"X-Api-Key": WRONG_KEY}))
+    assert not leaks("yk-" + "x" * 40)
+
+
+@pytest.fixture
+def captured_logs() -> Iterator[io.StringIO]:
+    """Every log record of every logger, at DEBUG, formatted with tracebacks."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    names = [
+        "yotta_async",
+        "yotta_async.testing.access",
+        "aiohttp",
+        "aiohttp.access",
+        "aiohttp.server",
+        "aiohttp.client",
+        "aiohttp.web",
+        "aiohttp.internal",
+        "asyncio",
+    ]
+    saved = {name: logging.getLogger(name).level for name in names}
+    saved_root = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    for name in names:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    try:
+        yield buffer
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved_root)
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+class Errors:
+    """Collects every error the lifecycle provokes, with everything a user might print."""
+
+    def __init__(self) -> None:
+        self.seen: list[BaseException] = []
+
+    def add(self, exc: BaseException) -> None:
+        self.seen.append(exc)
+
+    def text(self) -> str:
+        parts = []
+        for exc in self.seen:
+            parts.append("".join(traceback.format_exception(exc)))  # causes, context and notes too
+            chain: BaseException | None = exc
+            while chain is not None:
+                parts += [str(chain), repr(chain), repr(getattr(chain, "__notes__", None))]
+                if isinstance(chain, YottaError):
+                    parts.append(repr(vars(chain)))
+                chain = chain.__cause__ or chain.__context__
+        return "\n".join(parts)
+
+    async def expect(self, kind: type[BaseException], coro: Any) -> None:
+        with pytest.raises(kind) as info:
+            await coro
+        self.add(info.value)
+
+
+async def full_lifecycle(sim: Simulator, clock: ManualClock, errors: Errors) -> list[str]:
+    """Create, wait, pause, resume, delete, bulk and group work, plus every kind of failure."""
+    texts: list[str] = []
+    client = YottaClient(
+        KEY, sim.base_url, clock=clock.now, sleep=clock.sleep, backoff=Backoff(0.5, 2.0), max_retries=6
+    )
+    async with client:
+        client.pods.watch_policy = WatchPolicy(floor=1.0, maximum=5.0)
+        texts += [repr(client), str(client), repr(client._session), repr(client.pods), repr(sim)]
+        pod = await client.pods.create(**VALID_FIELDS, env={"MODE": "train"}, expose=[8888])
+        pod = await client.pods.wait_until_running(pod.id, timeout=600)
+        texts += [repr(pod), str(await client.pods.get(pod.id))]
+        texts += [repr(p) for p in await client.pods.list(statuses=[PodStatus.RUNNING])]
+        await client.pods.pause(pod.id)
+        await errors.expect(YottaError, client.pods.resume(pod.id))  # still PAUSING: wrong state
+        await client.pods.wait_until_paused(pod.id)
+        await client.pods.resume(pod.id)
+        await client.pods.wait_until_running(pod.id)
+        await errors.expect(YottaError, client.pods.get(424242424242))
+        await errors.expect(YottaError, client.pods.create(**{**VALID_FIELDS, "gpu_count": 3}))
+        await errors.expect(YottaError, client.pods.wait_until_paused(pod.id, timeout=5))
+        await client.pods.delete(pod.id)
+        await client.pods.wait_until_terminated(pod.id)
+
+        # bulk work and a group under a fault plan: retries, 429 cooldowns, lost replies
+        sim.faults = FaultPlan.everywhere(
+            error_500=0.1, error_502=0.1, rate_limit=0.05, retry_after=0.5, reset=0.05, lost_500=0.05, seed=7
+        )
+        request = PodCreateRequest(**VALID_FIELDS)
+        results = await client.pods.create_many([request] * 6, concurrency=3)
+        for r in results:
+            if isinstance(r, BaseException):
+                errors.add(r)
+        ids = [r.id for r in results if not isinstance(r, BaseException)]
+        outcome = await client.pods.wait_all(ids, timeout=900, return_exceptions=True)
+        for r in outcome:
+            if isinstance(r, BaseException):
+                errors.add(r)
+        async with client.pods.group(on_exit="delete", label="secrets") as group:
+            await group.launch(request, count=3, wait=True)
+        deleted = await client.pods.delete_many(ids)
+        for r in deleted:
+            if isinstance(r, BaseException):
+                errors.add(r)
+        sim.faults = FaultPlan()
+
+        # a group that fails inside its block cleans up and re-raises
+        async def failing_group() -> None:
+            async with client.pods.group(on_exit="delete") as group:
+                await group.launch(request, count=2)
+                raise RuntimeError("boom inside the group")
+
+        await errors.expect(RuntimeError, failing_group())
+
+    await errors.expect(ConfigurationError, client.pods.list())  # a closed client
+    async with YottaClient(WRONG_KEY, sim.base_url, max_retries=0) as wrong:
+        texts.append(repr(wrong))
+        await errors.expect(AuthenticationError, wrong.pods.list())
+        await errors.expect(AuthenticationError, wrong.pods.create(**VALID_FIELDS))
+
+    # a real (short) timeout: the simulator holds the reply longer than the client waits
+    sim.faults = FaultPlan({"GET /v2/pods": FaultRule(latency=1.0, latency_seconds=0.3)})
+    async with YottaClient(KEY, sim.base_url, timeout=0.1, max_retries=0) as impatient:
+        await errors.expect(APITimeoutError, impatient.pods.list())
+    sim.faults = FaultPlan()
+
+    for args in [("https://api.yottalabs.ai", KEY), (KEY,), (f"{KEY} ",)]:
+        try:
+            YottaClient(*args, base_url="nope") if len(args) == 1 else YottaClient(*args)
+        except ConfigurationError as exc:
+            errors.add(exc)
+    return texts
+
+
+async def test_no_secret_anywhere_during_a_full_lifecycle(
+    captured_logs: io.StringIO, capfd: pytest.CaptureFixture[str]
+) -> None:
+    loop = asyncio.get_running_loop()
+    loop.set_debug(True)  # asyncio's own debug logging (slow callbacks, task reprs) is captured too
+    loop.slow_callback_duration = 0.05
+    errors = Errors()
+    clock = ManualClock()
+    try:
+        async with Simulator(api_key=KEY, clock=clock, seed=3) as sim:
+            texts = await full_lifecycle(sim, clock, errors)
+    finally:
+        loop.set_debug(False)
+    out, err = capfd.readouterr()
+    logs = captured_logs.getvalue()
+    # positive controls: the capture really saw requests, retries and simulator access lines
+    assert "yotta_async.testing.access" in logs and '"GET /v2/pods' in logs
+    assert "retrying" in logs
+    assert len(errors.seen) >= 10
+    everything = {
+        "logs": logs,
+        "stdout": out,
+        "stderr": err,
+        "errors": errors.text(),
+        "reprs": "\n".join(texts),
+    }
+    found = {where: leaks(text) for where, text in everything.items() if leaks(text)}
+    assert not found, f"key material leaked: {found}"
+
+
+async def test_swapped_arguments_do_not_echo_the_key() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        YottaClient("https://api.yottalabs.ai", KEY)
+    assert not leaks(str(info.value)) and "swapped" in str(info.value)
+
+
+async def test_user_agent_and_headers_carry_the_key_only_in_x_api_key() -> None:
+    seen: list[tuple[str, str, dict[str, str]]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append((request.method, str(request.rel_url), dict(request.headers)))
+        body = (
+            b'{"code":10000,"data":[]}'
+            if request.path == "/v2/pods" and request.method == "GET"
+            else pod_body()
+        )
+        return web.Response(body=body, content_type="application/json")
+
+    async with serve(handler) as url, YottaClient(KEY, url) as client:
+        await client.pods.list(regions=["us-east-1"], statuses=["RUNNING"])
+        await client.pods.create(**VALID_FIELDS)
+        await client.pods.get(5)
+        await client.pods.pause(5)
+        await client.pods.resume(5)
+        await client.pods.delete(5)
+    assert len(seen) == 6
+    for method, target, headers in seen:
+        assert not leaks(target), f"{method} {target}"
+        user_agent = headers["User-Agent"]
+        assert re.fullmatch(r"yotta-async/[0-9A-Za-z.+-]+( [\x20-\x7e]*)?", user_agent), user_agent
+        assert user_agent.startswith(f"yotta-async/{__version__}")
+        carrying = [name for name, value in headers.items() if leaks(value)]
+        assert carrying == ["X-Api-Key"], carrying
+        assert headers["X-Api-Key"] == KEY
