@@ -89,6 +89,7 @@ class Session:
         self._interval = 1.0 / requests_per_second if requests_per_second else 0.0
         self._next_start = 0.0
         self._cooldown_until = 0.0
+        self._window = float(max_concurrency)  # adaptive cap on in-flight requests (AIMD)
         self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -116,11 +117,31 @@ class Session:
             await owned.close()
 
     # -- flow control ------------------------------------------------------------------
+    # Three mechanisms, all client-wide:
+    # * a CapacityLimiter caps requests in flight (the owned connection pool has the same
+    #   size, so a request holding a token never queues again inside aiohttp);
+    # * ``requests_per_second`` spaces request starts (``_pace``, inside the limiter, so
+    #   tokens cannot be banked while queued and then spent in a burst);
+    # * a 429 starts a cooldown that holds back every request until ``Retry-After`` has
+    #   passed, and halves the limiter's size once per cooldown; each later reply that is
+    #   not a 429 or 5xx grows it back by 1/size (additive increase, multiplicative
+    #   decrease, as TCP does). Requests wait out the cooldown *before* taking a token, so
+    #   when it ends only the reduced number start together, not everyone who queued.
     def _capacity(self) -> anyio.CapacityLimiter:
         # Built lazily: a CapacityLimiter must be created inside a running event loop.
         if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.max_concurrency)
+            self._limiter = anyio.CapacityLimiter(max(1, int(self._window)))
         return self._limiter
+
+    async def _cooled(self) -> None:
+        """Wait until no 429 cooldown is in force (it may be extended while we wait)."""
+        while (wait := self._cooldown_until - self._clock()) > 0:
+            until = self._cooldown_until
+            await self._sleep(wait)
+            # Served in full unless a new 429 extended it meanwhile. Not re-reading the clock
+            # keeps an injected sleep that does not move the clock from spinning.
+            if self._cooldown_until <= until:
+                return
 
     async def _pace(self) -> None:
         while True:
@@ -138,7 +159,22 @@ class Session:
                 return
 
     def _cool_down(self, seconds: float) -> None:
-        self._cooldown_until = max(self._cooldown_until, self._clock() + seconds)
+        now = self._clock()
+        if now >= self._cooldown_until:  # a new episode: the replies of one burst count once
+            self._resize(self._window / 2)
+            logger.debug("429: pausing requests for %.2fs; in-flight cap now %d",
+                         seconds, int(self._window))
+        self._cooldown_until = max(self._cooldown_until, now + seconds)
+
+    def _on_reply(self, status: int) -> None:
+        """Grow the in-flight cap back after a reply that shows no overload."""
+        if status < 500 and status != 429 and self._window < self.max_concurrency:
+            self._resize(self._window + 1.0 / self._window)
+
+    def _resize(self, window: float) -> None:
+        self._window = min(float(self.max_concurrency), max(1.0, window))
+        if self._limiter is not None and self._limiter.total_tokens != int(self._window):
+            self._limiter.total_tokens = int(self._window)
 
     # -- requests ----------------------------------------------------------------------
     async def request(
@@ -200,6 +236,7 @@ class Session:
     ) -> T:
         http = self._http()
         headers = self._json_headers if body is not None else self._headers
+        await self._cooled()
         async with self._capacity():
             await self._pace()
             started = self._clock()
@@ -215,6 +252,7 @@ class Session:
                     allow_redirects=False,
                 ) as resp:
                     status = resp.status
+                    self._on_reply(status)
                     if (resp.content_length or 0) > MAX_RESPONSE_BYTES:
                         raise ResponseDecodeError(
                             f"body of {resp.content_length} bytes is over the limit",
