@@ -340,6 +340,7 @@ class Settle:
         on_change: OnChange | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._sub: Subscription | None = None  # first, so __del__ works if validation fails
         self._watcher = watcher
         self._budget = check_timeout(timeout, target)
         self._clock = clock
@@ -349,7 +350,6 @@ class Settle:
         self._trackers = {i: PodTracker(i, target, started) for i in dict.fromkeys(ids)}
         self._total = len(self._trackers)
         self._ready: deque[tuple[int, Pod | YottaError]] = deque()
-        self._sub: Subscription | None = None
 
     def __aiter__(self) -> Settle:
         return self

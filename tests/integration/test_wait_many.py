@@ -120,3 +120,23 @@ async def test_requests_grow_with_ticks_not_with_pods() -> None:
     assert lists[100] <= 3 * lists[1]
     assert gets == {1: 0, 100: 0, 1000: 0}
     assert (lists[1000] + gets[1000]) / 1000 < 0.1  # requests per pod: near zero
+
+
+async def test_empty_and_duplicate_ids() -> None:
+    async with sim_client(seed=28) as (sim, client, _):
+        assert await client.pods.wait_all([]) == []
+        assert sim.total_requests == 0
+        [pid] = sim.add_pods(1, status=None)
+        pods = await client.pods.wait_all([pid, str(pid), pid])
+        assert [p.id for p in pods] == [pid] * 3 and pods[0] is pods[1]
+
+
+async def test_breaking_out_of_as_completed_stops_the_poller() -> None:
+    async with sim_client(seed=29) as (sim, client, _):
+        ids = sim.add_pods(50, status=None)
+        async for pod in client.pods.as_completed(ids):
+            assert pod.status is S.RUNNING
+            break
+        assert not client.pods._watcher.running
+        await client.pods._watcher.wait_stopped()
+        assert sdk_tasks() == []
