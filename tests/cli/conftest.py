@@ -39,8 +39,8 @@ class SimProcess:
         return asyncio.run(read())
 
     def live(self) -> list[Pod]:
-        """Pods that are neither TERMINATING, TERMINATED nor FAILED."""
-        dead = {"TERMINATING", "TERMINATED", "FAILED"}
+        """Pods not TERMINATED or FAILED (TERMINATING ones still count, as in ``sim.live_pods()``)."""
+        dead = {"TERMINATED", "FAILED"}
         return [p for p in self.pods() if p.status.value not in dead]
 
 

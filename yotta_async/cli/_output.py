@@ -86,11 +86,24 @@ class Output:
             self._stderr = Console(file=sys.stderr, highlight=False)
         return self._stderr
 
-    def print_table(self, table: Any) -> None:
-        """Print a rich renderable on stdout without the trailing blanks rich pads rows with."""
+    def print_table(self, table: Any, *, squeeze: bool = True) -> None:
+        """Print a rich renderable on stdout without the trailing blanks rich pads rows with.
+
+        ``squeeze=False`` renders at the table's natural width even on a narrow terminal
+        (the terminal wraps the lines), so that no id is ever cut short with an ellipsis.
+        """
+        from rich.measure import Measurement
+
         console = self.stdout_console()
-        with console.capture() as captured:
-            console.print(table)
+        width = console.width
+        if not squeeze:
+            natural = Measurement.get(console, console.options.update(width=10_000), table).maximum
+            console.width = max(width, natural)
+        try:
+            with console.capture() as captured:
+                console.print(table)
+        finally:
+            console.width = width
         lines = captured.get().splitlines()
         sys.stdout.write("".join(line.rstrip() + "\n" for line in lines))
         sys.stdout.flush()
@@ -132,7 +145,7 @@ class Output:
                 str(pod.id), pod.name or "", Text(status, style=_STATUS_STYLE.get(status, "")),
                 gpu, pod.region or "", _when(pod.created_at),
             )
-        self.print_table(table)
+        self.print_table(table, squeeze=False)
         if not pods:
             self.info("no pods")
 
