@@ -151,10 +151,9 @@ async def full_lifecycle(sim: Simulator, clock: ManualClock, errors: Errors) -> 
                 errors.add(r)
         async with client.pods.group(on_exit="delete", label="secrets") as group:
             await group.launch(request, count=3, wait=True)
-        deleted = await client.pods.delete_many(ids)
-        for r in deleted:
-            if isinstance(r, BaseException):
-                errors.add(r)
+        for failure in await client.pods.delete_many(ids):
+            if failure is not None:
+                errors.add(failure)
         sim.faults = FaultPlan()
 
         # a group that fails inside its block cleans up and re-raises
