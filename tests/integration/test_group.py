@@ -1,0 +1,227 @@
+"""Pod groups against the simulator: exit policies, error reporting, in-flight and lost creates."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import anyio
+import pytest
+
+from yotta_async import (
+    Backoff,
+    CleanupError,
+    PodCreateRequest,
+    PodFailedError,
+    PodStatus,
+    ServerError,
+    ValidationError,
+    YottaClient,
+)
+from yotta_async._token import GROUP_ENV, TOKEN_ENV
+from yotta_async.resources._waiting import WatchPolicy
+from yotta_async.testing import FaultPlan, FaultRule, Simulator
+
+REQ = PodCreateRequest(name="g", image="img", gpu_type="NVIDIA_H100_80G", gpu_count=1)
+POST = "POST /v2/pods"
+DELETE = "DELETE /v2/pods/{id}"
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    async with Simulator(time_scale=0.001) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def client(sim: Simulator) -> AsyncIterator[YottaClient]:
+    async with YottaClient(sim.api_key, sim.base_url, backoff=Backoff(initial=0.001, maximum=0.004)) as c:
+        c.pods.watch_policy = WatchPolicy(floor=0.005, maximum=0.02)
+        c.pods.reconcile_settle = 0.01
+        yield c
+
+
+def statuses(sim: Simulator) -> list[str]:
+    return sorted(p["status"] for p in sim.pods())
+
+
+async def test_launch_waits_until_running_and_normal_exit_deletes(
+    sim: Simulator, client: YottaClient
+) -> None:
+    async with client.pods.group(label="batch-1") as group:
+        pods = await group.launch(REQ, count=5)
+        assert [p.status for p in pods] == [PodStatus.RUNNING] * 5
+        assert [p.name for p in pods] == [f"g-{i}" for i in range(5)]
+        assert group.ids == [p.id for p in pods]
+        assert all(p.env(GROUP_ENV) == "batch-1" for p in pods)
+        assert len({p.env(TOKEN_ENV) for p in pods}) == 5
+        assert sim.live_pods() == 5
+    assert sim.live_pods() == 0  # waited until TERMINATED, not just asked
+    assert statuses(sim) == ["TERMINATED"] * 5
+    assert [p.status for p in group.pods] == [PodStatus.TERMINATED] * 5
+
+
+async def test_on_exit_pause_waits_for_starting_pods_then_pauses_them(
+    sim: Simulator, client: YottaClient
+) -> None:
+    async with client.pods.group(on_exit="pause") as group:
+        await group.launch(REQ, count=3, wait=False)  # still PENDING when the block ends
+        one = await group.create(REQ)
+    assert statuses(sim) == ["PAUSED"] * 4
+    assert one.id in group.ids
+
+
+async def test_on_exit_keep_leaves_pods_but_errors_still_delete(sim: Simulator, client: YottaClient) -> None:
+    async with client.pods.group(on_exit="keep") as group:
+        await group.launch(REQ, count=2)
+    assert sim.live_pods() == 2
+    with pytest.raises(KeyError):
+        async with client.pods.group(on_exit="keep") as group:
+            await group.launch(REQ, count=3, wait=False)
+            raise KeyError("boom")
+    assert sim.live_pods() == 2  # the 3 from the failed block are gone; the kept 2 remain
+
+
+async def test_an_exception_inside_the_block_propagates_unchanged_after_cleanup(
+    sim: Simulator, client: YottaClient
+) -> None:
+    with pytest.raises(KeyError, match="boom"):
+        async with client.pods.group() as group:
+            await group.launch(REQ, count=4, wait=False)
+            raise KeyError("boom")
+    assert sim.live_pods() == 0
+
+
+async def test_a_failing_pod_raises_pod_failed_and_everything_is_deleted(
+    sim: Simulator, client: YottaClient
+) -> None:
+    doomed = PodCreateRequest(name="bad", image="yotta/always-fails", gpu_type="NVIDIA_H100_80G",
+                              gpu_count=1)
+    with pytest.raises(PodFailedError):
+        async with client.pods.group() as group:
+            await group.launch(REQ, count=3)
+            await group.launch(doomed)
+    assert sim.live_pods() == 0
+    assert statuses(sim) == ["TERMINATED"] * 4  # the FAILED pod was deleted too
+
+
+async def test_a_create_whose_reply_was_lost_inside_the_group_is_found_and_deleted(
+    sim: Simulator, client: YottaClient
+) -> None:
+    sim.faults = FaultPlan({POST: FaultRule(lost_reset=1.0)})
+    async with client.pods.group() as group:
+        pods = await group.launch(REQ, count=3, wait=False)
+    assert len(pods) == 3 and sim.request_counts[POST] == 3
+    assert sim.live_pods() == 0
+
+
+async def test_a_create_is_registered_before_it_is_sent_and_cancelled_mid_flight_is_cleaned(
+    sim: Simulator, client: YottaClient
+) -> None:
+    # The create's reply is lost and the listing that would reconcile it is slow, so the
+    # task is cancelled while the group does not know the pod's id: only its token.
+    sim.faults = FaultPlan({POST: FaultRule(lost_500=1.0),
+                            "GET /v2/pods": FaultRule(latency=1.0, latency_seconds=0.05, limit=1)})
+    group_ref = []
+
+    async def body() -> None:
+        async with client.pods.group() as group:
+            group_ref.append(group)
+            await group.create(REQ)
+
+    task = asyncio.ensure_future(body())
+    with anyio.fail_after(5):
+        while sim.request_counts["GET /v2/pods"] == 0:  # noqa: ASYNC110 - polling the server's counter
+            await asyncio.sleep(0.001)
+    group = group_ref[0]
+    assert len(group.tokens) == 1 and group.pods == []
+    assert len(sim.pods()) == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sim.live_pods() == 0
+    assert statuses(sim) == ["TERMINATED"]
+
+
+async def test_a_second_native_cancel_during_cleanup_does_not_stop_it(
+    sim: Simulator, client: YottaClient
+) -> None:
+    started = anyio.Event()
+
+    async def body() -> None:
+        async with client.pods.group() as group:
+            await group.launch(REQ, count=6, wait=False)
+            started.set()
+            await anyio.sleep(10)
+
+    task = asyncio.ensure_future(body())
+    await started.wait()
+    task.cancel()
+    await asyncio.sleep(0.002)  # cleanup is under way
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sim.live_pods() == 0
+
+
+async def test_cleanup_failure_is_raised_from_the_original_error(sim: Simulator, client: YottaClient) -> None:
+    sim.faults = FaultPlan({DELETE: FaultRule(error_500=1.0)})
+    with pytest.raises(CleanupError) as info:
+        async with client.pods.group(cleanup_timeout=0.2) as group:
+            await group.launch(REQ, count=2, wait=False)
+            raise KeyError("original")
+    error = info.value
+    assert isinstance(error.original, KeyError) and error.__cause__ is error.original
+    assert sorted(k for k in error.failures if k is not None) == sorted(group.ids)
+    assert all(isinstance(e, ServerError) for e in error.failures.values())
+    assert "could not delete" in str(error) and "sweep" in str(error)
+    assert sim.live_pods() == 2  # honestly reported, not hidden
+
+
+async def test_cleanup_failure_after_a_normal_exit_is_raised(sim: Simulator, client: YottaClient) -> None:
+    sim.faults = FaultPlan({DELETE: FaultRule(error_500=1.0)})
+    with pytest.raises(CleanupError) as info:
+        async with client.pods.group(cleanup_timeout=0.2) as group:
+            await group.create(REQ)
+    assert info.value.original is None
+    assert list(info.value.failures) == group.ids
+
+
+async def test_cleanup_failure_after_a_cancellation_keeps_the_cancellation(
+    sim: Simulator, client: YottaClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim.faults = FaultPlan({DELETE: FaultRule(error_500=1.0)})
+    with anyio.move_on_after(0.05) as scope:
+        async with client.pods.group(cleanup_timeout=0.2) as group:
+            await group.create(REQ)
+            await anyio.sleep(10)
+    assert scope.cancelled_caught
+    assert len(group.ids) == 1
+    assert any("could not delete" in r.getMessage() for r in caplog.records)
+
+
+async def test_group_misuse_is_a_validation_error(sim: Simulator, client: YottaClient) -> None:
+    group = client.pods.group()
+    with pytest.raises(ValidationError) as info:
+        await group.create(REQ)
+    assert info.value.field == "group"
+    async with group:
+        with pytest.raises(ValidationError) as info:
+            await group.launch(REQ, count=0)
+        assert info.value.field == "count"
+    with pytest.raises(ValidationError):
+        async with group:
+            pass
+    for kwargs, field in [({"on_exit": "explode"}, "on_exit"), ({"on_error": "x"}, "on_error"),
+                          ({"cleanup_timeout": 0}, "cleanup_timeout"), ({"label": "a b"}, "label"),
+                          ({"concurrency": 0}, "concurrency")]:
+        with pytest.raises(ValidationError) as info:
+            client.pods.group(**kwargs)  # type: ignore[arg-type]
+        assert info.value.field == field
+    assert sim.total_requests == 0
+
+
+async def test_a_group_with_no_creates_exits_without_requests(sim: Simulator, client: YottaClient) -> None:
+    async with client.pods.group():
+        pass
+    assert sim.total_requests == 0
