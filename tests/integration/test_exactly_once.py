@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from yotta_async import (
@@ -57,7 +58,7 @@ class FakeTime:
     async def sleep(self, seconds: float) -> None:
         self.t += seconds
         self.slept += seconds
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
 
 
 def tokens(sim: Simulator) -> list[str]:
