@@ -12,6 +12,7 @@
 
 from ._backoff import Backoff
 from ._client import YottaClient
+from ._watcher import PodChange
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -49,6 +50,7 @@ __all__ = [
     "PermissionDeniedError",
     "PersistentVolume",
     "Pod",
+    "PodChange",
     "PodCreateRequest",
     "PodFailedError",
     "PodNotFoundError",

@@ -22,6 +22,7 @@ EXPECTED_ALL = [
     "PermissionDeniedError",
     "PersistentVolume",
     "Pod",
+    "PodChange",
     "PodCreateRequest",
     "PodFailedError",
     "PodNotFoundError",
