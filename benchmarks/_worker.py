@@ -263,7 +263,13 @@ def _rss_now() -> int:
 
 
 def _peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across exec, so a child
+    # forked from a big parent would report the parent's size as its own peak.
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB; not Linux
 
 
 @scenario(*SDK)

@@ -29,7 +29,7 @@ def run(mode: str) -> list[Row]:
     runs = SIZES[mode]
     present = [m for m in MODULES if have(m)]
     codes = {"(bare interpreter)": "pass", **{m: f"import {m}" for m in present}}
-    for code in codes.values():
+    for code in codes.values() if mode != "smoke" else ():
         _once(code)  # warm the on-disk bytecode caches
     times: dict[str, list[float]] = {name: [] for name in codes}
     for i in range(runs):

@@ -30,7 +30,7 @@ from benchmarks._common import Row, have, missing, run_worker
 from yotta_async.testing import Simulator
 
 BENCH = "3. waiting on N pods"
-SIZES = {"smoke": ((10, 30), 0.01), "quick": ((100, 1000), 0.05), "full": ((100, 1000), 0.2)}
+SIZES = {"smoke": ((5, 15), 0.005), "quick": ((100, 1000), 0.05), "full": ((100, 1000), 0.2)}
 INTERVAL = 10.0
 SUBJECTS = {
     "sdk": ("yotta-async wait_all (10 s)", "wait_sdk", {"interval": INTERVAL}),

@@ -1,0 +1,68 @@
+"""Benchmark 5: peak RSS of waiting on 10,000 pods, and bytes per pod.
+
+The Simulator (this process) seeds 10,000 fresh pods with ``sim.add_pods(..., status=None)``
+the moment the client process is ready; the client runs ``wait_all`` on all of them until
+RUNNING (default watch policy, scaled to simulated time). The child measures its RSS after
+imports, client set-up and one small request (baseline), and its peak RSS
+(``VmHWM`` in ``/proc/self/status``) after the wait; the difference over N is bytes per pod.
+
+Reference row: the same pods fetched once with raw aiohttp and kept as ``json.loads`` dicts,
+as a dict-returning SDK would hold them. The SDK's peak includes the raw list body (held while
+it decodes) and the watcher's bookkeeping, the reference's only one body and its dicts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from benchmarks._common import Row, run_worker
+from yotta_async.testing import Simulator
+
+BENCH = "5. memory"
+SIZES = {"smoke": (200, 0.005), "quick": (10_000, 0.05), "full": (10_000, 0.1)}
+SUBJECTS = {"memory_sdk": "yotta-async wait_all", "memory_dicts": "json.loads dicts (one list)"}
+
+
+async def _one(scenario: str, n: int, scale: float) -> dict[str, Any]:
+    async with Simulator(time_scale=scale, seed=n) as sim:
+
+        def seed() -> dict[str, Any]:
+            return {"ids": sim.add_pods(n, status=None)}
+
+        return await run_worker(scenario, seed, base_url=sim.base_url, api_key=sim.api_key, scale=scale)
+
+
+async def _run(mode: str) -> list[Row]:
+    n, scale = SIZES[mode]
+    got = {name: await _one(name, n, scale) for name in SUBJECTS}
+    per_pod = {name: (r["peak"] - r["base"]) / n for name, r in got.items()}
+    rows = []
+    for name, label in SUBJECTS.items():
+        r = got[name]
+        rows.append(
+            Row(
+                BENCH,
+                label,
+                f"peak RSS above baseline, {n:,} pods",
+                (r["peak"] - r["base"]) / 2**20,
+                "MiB",
+                note=f"peak {r['peak'] / 2**20:.0f} MiB, baseline {r['base'] / 2**20:.0f} MiB",
+            )
+        )
+        rows.append(
+            Row(
+                BENCH,
+                label,
+                "bytes per pod",
+                per_pod[name],
+                "B",
+                ratio=per_pod["memory_sdk"] / per_pod[name] if per_pod[name] > 0 else None,
+            )
+        )
+    return rows
+
+
+def run(mode: str) -> list[Row]:
+    """One run each (RSS is deterministic enough); a fresh simulator and process per run."""
+    return asyncio.run(_run(mode))
