@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import anyio
 import pytest
@@ -21,6 +21,7 @@ from yotta_async import (
 from yotta_async._token import GROUP_ENV, TOKEN_ENV
 from yotta_async.resources._waiting import WatchPolicy
 from yotta_async.testing import FaultPlan, FaultRule, Simulator
+from yotta_async.testing._state import SimPod
 
 REQ = PodCreateRequest(name="g", image="img", gpu_type="NVIDIA_H100_80G", gpu_count=1)
 POST = "POST /v2/pods"
@@ -225,3 +226,52 @@ async def test_a_group_with_no_creates_exits_without_requests(sim: Simulator, cl
     async with client.pods.group():
         pass
     assert sim.total_requests == 0
+
+
+async def test_pods_a_lagging_listing_does_not_show_yet_are_still_deleted(
+    sim: Simulator, client: YottaClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An eventually consistent listing that omits pods for 50 ms: the group knows their ids,
+    # asks for each one directly, and deletes them anyway.
+    visible = sim.store.iter_pods
+    created: dict[int, float] = {}
+
+    def lagging() -> Iterator[SimPod]:
+        now = sim.store.now()
+        for pod in visible():
+            if now - created.setdefault(pod.id, now) >= 0.05:
+                yield pod
+
+    monkeypatch.setattr(sim.store, "iter_pods", lagging)
+    async with client.pods.group() as group:
+        await group.launch(REQ, count=3, wait=False)
+    assert sim.request_counts["GET /v2/pods/{id}"] >= 3
+    monkeypatch.undo()
+    assert sim.live_pods() == 0
+
+
+async def test_a_listing_that_keeps_failing_is_reported_as_the_unresolved_reason(
+    sim: Simulator, client: YottaClient
+) -> None:
+    # The create's reply is lost and every listing fails: the group cannot know whether the
+    # pod exists, and says so instead of claiming success.
+    sim.faults = FaultPlan({POST: FaultRule(lost_500=1.0), "GET /v2/pods": FaultRule(error_500=1.0)})
+    client._session.max_retries = 0
+    with pytest.raises(CleanupError) as info:
+        async with client.pods.group(cleanup_timeout=0.1) as group:
+            await group.create(REQ)
+    assert isinstance(info.value.original, ServerError)  # the create's own failure
+    assert isinstance(info.value.failures[None], ServerError)
+    assert info.value.failures[None].path == "/v2/pods"
+    assert "unresolved creates" in str(info.value)
+    assert group.pods == [] and len(group.tokens) == 1
+
+
+async def test_a_listing_that_fails_for_a_while_only_delays_cleanup(
+    sim: Simulator, client: YottaClient
+) -> None:
+    async with client.pods.group() as group:
+        await group.launch(REQ, count=3, wait=False)
+        sim.faults = FaultPlan({"GET /v2/pods": FaultRule(error_500=1.0, limit=12)})
+    assert sim.faults.injected["500"] == 12
+    assert sim.live_pods() == 0
