@@ -10,6 +10,22 @@ pods a cancelled group still owns, and which pods an earlier crashed run left be
 The variables are visible inside the container like any other; they hold no secret.
 Opt out per call with ``client.pods.create(request, client_token=False)`` (which also gives up
 exactly-once reconciliation: an ambiguous failure is then raised as it is).
+
+Reconciliation (``PodsCore.create``), on an *ambiguous* failure (:func:`is_ambiguous`):
+
+1. list the pods (a listing that started after the failure; concurrent creates share one,
+   see :class:`PodLister`) and look for the token: found means created, and that pod is
+   returned;
+2. otherwise wait ``client.pods.reconcile_settle`` seconds (default 2) and list again, so a
+   create the server was still processing, or a listing that lags behind creates, is caught;
+3. only if both listings lack the token is the create sent again, with the same token, after
+   the usual backoff, within the client's ``max_retries``.
+
+Limits: a create that surfaces later than the second listing is made twice (both pods carry
+the same token, so group cleanup deletes both and ``sweep`` finds a leftover); if every
+listing fails, the create's own error is raised with a note saying the pod may exist; and a
+process killed outright (SIGKILL) runs no cleanup at all: ``client.pods.sweep`` is the
+remedy for what it leaves.
 """
 
 from __future__ import annotations
