@@ -298,8 +298,10 @@ class _Cleanup:
         self.list_error = None
         mine = {p.id: p for p in matching(listed, self.tokens)}
         known = {e.pod.id for e in self.entries if e.pod is not None} | set(self.seen)
-        # A known pod missing from a listing may be gone, or the listing may lag: ask.
-        missing = [pid for pid in known - set(mine) - self.gone]
+        # A known pod missing from a listing may be gone, or the listing may lag: ask,
+        # unless it was already seen in its final state (then it has just aged out).
+        finished = {pid for pid, p in self.seen.items() if self._verdict(p.status) == "done"}
+        missing = sorted(known - set(mine) - self.gone - finished)
         got = await self.pods._map(self.pods.get, missing, self.group.concurrency, True)
         for pid, outcome in zip(missing, got, strict=True):
             if isinstance(outcome, PodNotFoundError):
