@@ -62,7 +62,9 @@ async def test_breaking_out_of_watch_stops_the_poller() -> None:
 
 async def test_abandoned_as_completed_stops_the_poller_by_client_close() -> None:
     async with rig() as (sim, client, ids):
-        sim.store.resume(sim.store.get(ids[0]))  # one pod will run; the others stay PAUSED
+        first = sim.store.get(ids[0])
+        assert first is not None
+        sim.store.resume(first)  # one pod will run; the others stay PAUSED
         iterator = client.pods.as_completed(ids, timeout=10**6)
         async for pod in iterator:
             assert pod.id == ids[0]

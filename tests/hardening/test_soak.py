@@ -18,13 +18,13 @@ import time
 import tracemalloc
 from collections import Counter
 
-import psutil
+import psutil  # type: ignore[import-untyped]
 import pytest
 
 from yotta_async import Backoff, InvalidStateError, PodCreateRequest, PodStatus, YottaClient, YottaError
 from yotta_async._token import TOKEN_ENV
 from yotta_async.resources._waiting import WatchPolicy
-from yotta_async.testing import FaultPlan, ManualClock, Simulator
+from yotta_async.testing import FaultPlan, FaultRule, ManualClock, Simulator
 
 PODS = 2000
 WARM_UP_PODS = 2000
@@ -43,15 +43,15 @@ CLIENT_SIDE = [
     tracemalloc.Filter(False, tracemalloc.__file__),
 ]
 
-FAULTS = {
-    "error_500": 0.01,
-    "error_502": 0.01,
-    "rate_limit": 0.005,
-    "retry_after": 2.0,
-    "reset": 0.005,
-    "lost_500": 0.005,
-    "lost_reset": 0.005,
-}
+FAULTS = FaultRule(
+    error_500=0.01,
+    error_502=0.01,
+    rate_limit=0.005,
+    retry_after=2.0,
+    reset=0.005,
+    lost_500=0.005,
+    lost_reset=0.005,
+)
 
 
 def request(round_no: int, i: int) -> PodCreateRequest:
@@ -141,7 +141,7 @@ async def test_soak_two_thousand_pods_under_faults() -> None:
     started = time.monotonic()
     process = psutil.Process(os.getpid())
     clock = ManualClock()
-    faults = FaultPlan.everywhere(seed=11, **FAULTS)
+    faults = FaultPlan({"*": FAULTS}, seed=11)
     async with Simulator(clock=clock, faults=faults, seed=5) as sim:
         client = YottaClient(
             sim.api_key,
