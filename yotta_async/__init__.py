@@ -12,8 +12,9 @@
 
 from ._backoff import Backoff
 from ._client import YottaClient
-from ._watcher import PodChange
+from ._group import PodGroup
 from ._version import __version__
+from ._watcher import PodChange
 from .errors import (
     APIConnectionError,
     APIError,
@@ -34,6 +35,7 @@ from .errors import (
     YottaError,
 )
 from .models import EnvVar, ExposePort, PersistentVolume, Pod, PodCreateRequest, PodStatus
+from .resources._bulk import SweepResult
 
 __all__ = [
     "APIConnectionError",
@@ -53,11 +55,13 @@ __all__ = [
     "PodChange",
     "PodCreateRequest",
     "PodFailedError",
+    "PodGroup",
     "PodNotFoundError",
     "PodStatus",
     "RateLimitError",
     "ResponseDecodeError",
     "ServerError",
+    "SweepResult",
     "ValidationError",
     "WaitTimeoutError",
     "YottaClient",
