@@ -62,6 +62,15 @@ async def test_429_carries_retry_after(sim: Simulator, http: aiohttp.ClientSessi
         assert body["code"] != 10000 and body["data"] is None
 
 
+async def test_last_limited_429_keeps_its_retry_after(
+    sim: Simulator, http: aiohttp.ClientSession
+) -> None:
+    sim.faults = FaultPlan({"*": FaultRule(rate_limit=1.0, retry_after=7, limit=1)})
+    async with http.get("/v2/pods/1") as r:
+        assert r.status == 429
+        assert r.headers["Retry-After"] == "7"
+
+
 async def test_reset_drops_the_connection_and_creates_nothing(
     sim: Simulator, http: aiohttp.ClientSession
 ) -> None:

@@ -108,6 +108,8 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
 
 async def _serve(request: web.Request, handler: Handler, state: AppState, route: str) -> web.StreamResponse:
     faults = state.faults
+    # Looked up before ``before()`` fires: firing may exhaust a limited rule.
+    rule = faults.rule_for(route)
     fault, delay = faults.before(route)
     if delay > 0:
         await asyncio.sleep(delay)  # real time on purpose: this exists for client timeouts
@@ -119,7 +121,6 @@ async def _serve(request: web.Request, handler: Handler, state: AppState, route:
     if fault == "500":
         return envelope(SYSTEM_ERROR, "system error", 500)
     if fault == "429":
-        rule = faults.rule_for(route)
         seconds = rule.retry_after if rule is not None else 1.0
         limited = envelope(429, "too many requests", 429)
         limited.headers["Retry-After"] = f"{seconds:g}"
