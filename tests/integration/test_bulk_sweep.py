@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
 from yotta_async import PodCreateRequest, PodStatus, ValidationError, YottaClient
 from yotta_async.testing import ManualClock, Simulator
-from yotta_async.testing._render import EPOCH_BASE_MS
 
 REQ = PodCreateRequest(name="sw", image="img", gpu_type="NVIDIA_H100_80G", gpu_count=1)
 
@@ -38,7 +37,7 @@ async def crashed_run(sim: Simulator, label: str, count: int) -> list[int]:
 
 
 def sim_now(sim: Simulator) -> datetime:
-    return datetime.fromtimestamp((EPOCH_BASE_MS + sim.clock.now() * 1000) / 1000, tz=timezone.utc)
+    return sim.now()
 
 
 def ids(pods: list[object]) -> list[int]:

@@ -312,3 +312,22 @@ async def test_ten_thousand_pods_list_fast(api: Api) -> None:
     for pid in ids[:200]:
         assert (await api.get(pid))["data"]["id"] == pid
     assert (time.perf_counter() - started) / 200 < 0.01
+
+
+async def test_timestamps_start_at_real_time_unless_the_clock_is_manual() -> None:
+    import time as _time
+
+    from yotta_async.testing import ManualClock
+    from yotta_async.testing._render import EPOCH_BASE_MS
+
+    before = _time.time()
+    real = Simulator(time_scale=1.0)
+    (pod_id,) = real.add_pods(1)
+    created = real.pod(pod_id)["createdAt"] / 1000  # type: ignore[index]
+    assert before - 1 <= created <= _time.time() + 1
+    assert abs(real.now().timestamp() - _time.time()) < 5
+
+    manual = Simulator(clock=ManualClock())
+    (pod_id,) = manual.add_pods(1)
+    assert manual.pod(pod_id)["createdAt"] == EPOCH_BASE_MS  # type: ignore[index]
+    assert Simulator(epoch_ms=42, clock=ManualClock()).now().timestamp() == 0.042

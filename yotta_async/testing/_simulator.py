@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections import Counter
+from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
@@ -15,6 +17,7 @@ from ..models import PodCreateRequest, PodStatus
 from ._app import AppState, build_app
 from ._clock import Clock, ManualClock, MonotonicClock
 from ._faults import FaultPlan
+from ._render import EPOCH_BASE_MS
 from ._state import Capacity, PodStore, Timings
 
 __all__ = ["Simulator"]
@@ -31,6 +34,11 @@ class Simulator:
     ``sim.base_url`` and ``sim.api_key`` are what a client needs. Durations follow
     :class:`Timings` multiplied by ``time_scale``; pass a :class:`ManualClock` to move time
     by hand. See the package docstring for the behaviour decisions.
+
+    ``epoch_ms`` is the wall-clock instant (epoch milliseconds) that clock time zero maps
+    to in ``createdAt``/``updatedAt``. By default it is the real time at construction, so
+    ages computed against ``datetime.now()`` (as ``sweep(older_than=...)`` does) make
+    sense; with a :class:`ManualClock` it is a fixed 2025-01-01 so runs are reproducible.
     """
 
     def __init__(
@@ -47,6 +55,7 @@ class Simulator:
         timings: Timings | None = None,
         faults: FaultPlan | None = None,
         capacity: Capacity | None = None,
+        epoch_ms: int | None = None,
     ) -> None:
         self.api_key = api_key if api_key is not None else "sim-" + secrets.token_urlsafe(24)
         self.host = host
@@ -60,6 +69,7 @@ class Simulator:
             fail_image=fail_image,
             timings=timings,
             capacity=capacity,
+            epoch_base_ms=_epoch_base(epoch_ms, self.clock),
         )
         self._state = AppState(self.store, self.api_key, faults or FaultPlan(seed=seed))
         self.app = build_app(self._state)
@@ -194,6 +204,14 @@ class Simulator:
             ids.append(self.store.create(request, status=wanted).id)
         return ids
 
+    def now(self) -> datetime:
+        """The simulator's current wall-clock time: the frame ``createdAt`` is written in.
+
+        Pass it as ``sweep(now=sim.now())`` to age pods on simulated time.
+        """
+        ms = self.store.epoch_ms(self.clock.now())
+        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+
     def advance(self, seconds: float) -> float:
         """Advance a :class:`ManualClock` by ``seconds`` of *simulated* time (scaled)."""
         if not isinstance(self.clock, ManualClock):
@@ -203,3 +221,11 @@ class Simulator:
     def __repr__(self) -> str:
         where = self._base_url or "not started"
         return f"Simulator({where}, pods={len(self.store)})"
+
+
+def _epoch_base(epoch_ms: int | None, clock: Clock) -> int:
+    if epoch_ms is not None:
+        return epoch_ms
+    if isinstance(clock, ManualClock):
+        return EPOCH_BASE_MS
+    return round(time.time() * 1000)

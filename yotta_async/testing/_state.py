@@ -83,6 +83,7 @@ class PodStore:
         fail_image: str | None = "yotta/always-fails",
         timings: Timings | None = None,
         capacity: Capacity | None = None,
+        epoch_base_ms: int = EPOCH_BASE_MS,
     ) -> None:
         if time_scale < 0:
             raise ValueError("time_scale must be >= 0")
@@ -94,6 +95,7 @@ class PodStore:
         self.fail_image = fail_image
         self.timings = timings or Timings()
         self.capacity = dict(capacity or {})
+        self.epoch_base_ms = epoch_base_ms
         self._rng = random.Random(seed)
         self._seed_bits = seed % 1024
         self._pods: dict[int, SimPod] = {}
@@ -108,7 +110,7 @@ class PodStore:
     def epoch_ms(self, t: float) -> int:
         """A clock time as epoch milliseconds of simulated time."""
         sim_seconds = t / self.time_scale if self.time_scale > 0 else t
-        return EPOCH_BASE_MS + round(sim_seconds * 1000)
+        return self.epoch_base_ms + round(sim_seconds * 1000)
 
     def _path(
         self, pod: SimPod, start: float, phases: Iterable[tuple[PodStatus, float]], final: PodStatus
