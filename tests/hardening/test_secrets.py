@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
+import os
 import re
+import signal
+import subprocess
+import sys
 import traceback
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -248,3 +254,106 @@ async def test_user_agent_and_headers_carry_the_key_only_in_x_api_key() -> None:
         carrying = [name for name, value in headers.items() if leaks(value)]
         assert carrying == ["X-Api-Key"], carrying
         assert headers["X-Api-Key"] == KEY
+
+
+# --- the CLI, as a user runs it: subprocesses against a simulator process --------------------
+
+CLI = [sys.executable, "-m", "yotta_async.cli"]
+SPEC = ["--image", "nvidia/cuda:12.1.0-base-ubuntu22.04", "--gpu-type", "NVIDIA_H100_80G", "--gpu-count", "1"]
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YOTTA_") and k != "COLUMNS"}
+    env.update(HOME=str(home), **extra)
+    return env
+
+
+# The simulator process, with every logger at DEBUG on stderr (it configures no logging itself).
+SIM_MAIN = (
+    "import logging, sys; logging.basicConfig(level=logging.DEBUG, format='%(name)s %(message)s'); "
+    "from yotta_async.testing._serve import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+class SimProcess:
+    """``yotta_async.testing`` served as a process with ``KEY``, logging to a file."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.log_path = tmp_path / "simulator.log"
+        with self.log_path.open("w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", SIM_MAIN, "--port", "0", "--api-key", KEY, "--time-scale", "0.001"],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                env=cli_env(tmp_path),
+            )
+        assert self.proc.stdout is not None
+        self.url = self.proc.stdout.readline().strip()
+        assert self.url.startswith("http://127.0.0.1:"), self.url
+
+    def stop(self) -> str:
+        """SIGINT, as a user would; returns everything the process logged."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            assert self.proc.wait(timeout=15) == 0
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        return self.log_path.read_text()
+
+
+@pytest.fixture
+def sim_process(tmp_path: Path) -> Iterator[SimProcess]:
+    sim = SimProcess(tmp_path)
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+def test_cli_output_never_shows_the_key(sim_process: SimProcess, tmp_path: Path) -> None:
+    url = sim_process.url
+    transcript: list[str] = []
+
+    def run(*args: str, code: int = 0, env: dict[str, str] | None = None) -> str:
+        result = subprocess.run(
+            [*CLI, *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env or cli_env(tmp_path, YOTTA_API_KEY=KEY, YOTTA_BASE_URL=url),
+        )
+        transcript.append(f"{result.stdout}\n{result.stderr}")  # output only: the args may hold a key
+        assert result.returncode == code, (args[:4], transcript[-1])
+        return result.stdout
+
+    pod = json.loads(run("--debug", "-o", "json", "pods", "create", "--name", "s-0", *SPEC, "--wait"))
+    pid = str(pod["id"])
+    run("--debug", "pods", "list")
+    run("--debug", "-o", "json", "pods", "get", pid)
+    run("--debug", "pods", "pause", pid)
+    run("--debug", "pods", "pause", pid, code=1)  # PAUSING already: wrong state
+    run("--debug", "pods", "wait", pid, "--until", "paused")
+    run("--debug", "pods", "get", "4242424242", code=1)  # not found
+    run("--debug", "pods", "resume", pid)
+    run("--debug", "pods", "delete", pid)
+    run("--debug", "launch", "--count", "2", "--wait", "--then", "delete", "--name", "s-l", *SPEC)
+    run("--debug", "sweep", "--dry-run")
+    run("pods", "create", "--name", "s-bad", *SPEC[:-1], "3", code=2)  # gpu count not a power of two
+    bare = cli_env(tmp_path)
+    run("--debug", "--api-key", KEY, "--base-url", url, "pods", "list", env=bare)
+    run("--debug", "--api-key", WRONG_KEY, "--base-url", url, "pods", "list", env=bare, code=1)
+    run("--debug", "--api-key", KEY, "--base-url", "http://127.0.0.1:9", "pods", "list", env=bare, code=1)
+    run("--debug", "--base-url", KEY, "pods", "list", env=cli_env(tmp_path, YOTTA_API_KEY=KEY), code=2)
+    (tmp_path / ".yotta").mkdir()
+    (tmp_path / ".yotta" / "config").write_text(f"[default]\napi_key = {KEY}\nbase_url = {url}\n")
+    run("--debug", "pods", "list", env=bare)
+
+    text = "\n".join(transcript)
+    assert "GET /v2/pods" in text and pid in text  # the capture saw requests and results
+    assert "Traceback" in text  # --debug really showed tracebacks
+    found = leaks(text)
+    assert not found, [t for t in transcript if leaks(t)][:2]
+    log = sim_process.stop()
+    assert '"GET /v2/pods' in log  # the simulator's access log is in there...
+    assert not leaks(log)  # ...and it never shows a key, not even the wrong one
