@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from yotta_async import __version__
+from yotta_async.cli import main
+
 from .conftest import CLI, KEY, SimProcess, clean_env, run
 
 WRONG = "sk-wrong-key-00000000"
@@ -40,16 +43,22 @@ def test_default_profile_supplies_key_and_url(fresh_home: Path, sim: SimProcess)
     assert isinstance(result.json(), list)
 
 
-def test_precedence_flag_then_env_then_default_profile(fresh_home: Path, sim: SimProcess) -> None:
+def test_precedence_flag_then_env_then_default_profile(
+    fresh_home: Path, sim: SimProcess, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # In-process (same resolution code, no process start-up cost) against the real server.
+    monkeypatch.setenv("HOME", str(fresh_home))
     _config(fresh_home, f"[default]\napi_key = {WRONG}\nbase_url = {sim.url}\n")
     # the profile's wrong key loses to the environment's right one ...
-    assert run("pods", "list", home=fresh_home, env={"YOTTA_API_KEY": KEY}).code == 0
+    monkeypatch.setenv("YOTTA_API_KEY", KEY)
+    assert main(["pods", "list"]) == 0
     # ... and the environment loses to the flag.
-    denied = run("pods", "list", "--api-key", WRONG, home=fresh_home, env={"YOTTA_API_KEY": KEY})
-    assert denied.code == 1 and "401" in denied.err and WRONG not in denied.err
-    env_url = run("pods", "list", "--debug", home=fresh_home,
-                  env={"YOTTA_API_KEY": KEY, "YOTTA_BASE_URL": sim.url})
-    assert env_url.code == 0 and "base URL from YOTTA_BASE_URL" in env_url.err
+    assert main(["pods", "list", "--api-key", WRONG]) == 1
+    assert "401" in capsys.readouterr().err
+    monkeypatch.setenv("YOTTA_BASE_URL", sim.url)
+    assert main(["pods", "list", "--debug"]) == 0
+    assert "base URL from YOTTA_BASE_URL" in capsys.readouterr().err
 
 
 def test_explicit_profile_beats_environment(fresh_home: Path, sim: SimProcess) -> None:
@@ -63,12 +72,17 @@ def test_explicit_profile_beats_environment(fresh_home: Path, sim: SimProcess) -
     assert missing.code == 2 and "[nope]" in missing.err
 
 
-def test_unreadable_or_absent_profile_file(fresh_home: Path) -> None:
-    absent = run("--profile", "lab", "pods", "list", home=fresh_home)
-    assert absent.code == 2 and "does not exist" in absent.err
+def test_unreadable_or_absent_profile_file(
+    fresh_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HOME", str(fresh_home))
+    monkeypatch.delenv("YOTTA_API_KEY", raising=False)
+    assert main(["--profile", "lab", "pods", "list"]) == 2
+    assert "does not exist" in capsys.readouterr().err
     _config(fresh_home, f"api_key = {KEY}\n")  # no section header
-    broken = run("pods", "list", home=fresh_home)
-    assert broken.code == 2 and "cannot read ~/.yotta/config" in broken.err
+    assert main(["pods", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read ~/.yotta/config" in err and KEY not in err
 
 
 def test_bad_flag_exit_2_as_a_process(fresh_home: Path) -> None:
@@ -76,13 +90,6 @@ def test_bad_flag_exit_2_as_a_process(fresh_home: Path) -> None:
     result = run("--api-key", KEY, "pods", "get", "abc", home=fresh_home)
     assert result.code == 2 and result.out == ""
     assert "usage:" in result.err and "invalid pod id" in result.err
-
-
-def test_help_and_version(fresh_home: Path) -> None:
-    result = run("--help", home=fresh_home)
-    assert result.code == 0 and "pods" in result.out and "launch" in result.out
-    assert "exit status" in result.out
-    assert run("--version", home=fresh_home).out.startswith("yotta-async ")
 
 
 def test_simulate_serves_until_sigint(fresh_home: Path) -> None:
@@ -103,13 +110,30 @@ def test_simulate_serves_until_sigint(fresh_home: Path) -> None:
     assert proc.returncode == 0, err
 
 
-def test_simulate_reports_a_port_in_use(fresh_home: Path, sim: SimProcess) -> None:
+def test_simulate_reports_a_port_in_use(sim: SimProcess, capsys: pytest.CaptureFixture[str]) -> None:
     port = sim.url.rsplit(":", 1)[1]
-    result = run("simulate", "--port", port, home=fresh_home)
-    assert result.code == 1 and "cannot serve" in result.err
+    assert main(["simulate", "--port", port]) == 1
+    assert "cannot serve" in capsys.readouterr().err
 
 
 def test_module_and_console_script_agree(fresh_home: Path) -> None:
     script = Path(sys.executable).with_name("yotta-async")
-    out = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
-    assert out.stdout == run("--version", home=fresh_home).out
+    out = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True,
+                         env=clean_env(fresh_home))
+    assert out.stdout == f"yotta-async {__version__}\n"
+
+
+def test_rich_is_loaded_only_to_draw(fresh_home: Path) -> None:
+    code = (
+        "import sys\n"
+        "import yotta_async, yotta_async.testing\n"
+        "assert 'rich' not in sys.modules, 'the SDK imported rich'\n"
+        "from yotta_async.cli import main\n"
+        "assert main(['--simulate', '-o', 'json', 'pods', 'list']) == 0\n"
+        "assert 'rich' not in sys.modules, 'JSON output imported rich'\n"
+        "assert main(['--simulate', 'pods', 'list']) == 0\n"
+        "assert 'rich' in sys.modules\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=clean_env(fresh_home))
+    assert proc.returncode == 0, proc.stderr

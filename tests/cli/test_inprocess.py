@@ -63,6 +63,39 @@ def test_bad_flags_exit_2(capsys: pytest.CaptureFixture[str], args: list[str], m
     assert "usage:" in err and message in err
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"name": "x", "imagee": "typo"}', "unknown field 'imagee'"),
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"name": "x", "image": "i", "gpuType": "g", "gpuCount": "two"}', "gpuCount"),
+        ('{"name": "x", "image": "i", "gpuType": "g", "gpuCount": 3}', "power of two"),
+        ('{"name": "x", "image": "i", "gpuType": "g", "environmentVars": [{"key": "K"}]}', "value"),
+        ('{"name": "x"}', "missing --image, --gpu-type"),
+    ],
+)
+def test_spec_file_errors_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, message: str
+) -> None:
+    spec = tmp_path / "spec.json"
+    spec.write_text(text)
+    code, out, err = _run(capsys, "--api-key", KEY, "pods", "create", "--from-file", str(spec))
+    assert code == EXIT_USAGE and out == "" and message in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_spec_file_missing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = _run(capsys, "--api-key", KEY, "launch", "--count", "1", "--from-file",
+                        str(tmp_path / "nope.json"))
+    assert code == EXIT_USAGE and "nope.json" in err
+
+
+def test_quiet_silences_notes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "--simulate", "-q", "pods", "list", "--status", "PAUSING")
+    assert code == EXIT_OK and err == "" and out.startswith("ID")
+
+
 def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "--help")
     assert code == EXIT_OK and "exit status" in out and "--simulate" in out
@@ -131,7 +164,10 @@ def test_simulate_sweep(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run(capsys, "--simulate", "sweep", "--dry-run")
     assert code == EXIT_OK and "crashed-run-a-0" in out and "demo-running" not in out
     assert "would delete 2 pod(s)" in err
-    code, out, err = _run(capsys, "--simulate", "-o", "json", "sweep", "--wait", "--older-than", "1h")
+    code, out, err = _run(capsys, "--simulate", "-o", "json", "sweep", "--dry-run", "--older-than", "1h")
+    assert code == EXIT_OK and json.loads(out)["found"] == []  # the demo orphans are brand new
+    assert "no orphaned pods found" in err
+    code, out, err = _run(capsys, "--simulate", "-o", "json", "sweep", "--wait", "--older-than", "0s")
     assert code == EXIT_OK
     doc = json.loads(out)
     assert doc["dryRun"] is False and len(doc["found"]) == 2 and len(doc["deleted"]) == 2
@@ -195,3 +231,75 @@ def test_redact_filter_scrubs_the_key() -> None:
     assert _Redact(KEY).filter(record) and KEY not in record.getMessage()
     plain = logging.LogRecord("yotta_async", logging.DEBUG, __file__, 1, "GET %s", ("/v2/pods",), None)
     assert _Redact(KEY).filter(plain) and plain.getMessage() == "GET /v2/pods"
+
+
+def test_simulate_launch_then_pause_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "--simulate", "--time-scale", "0.002", "-o", "json", "launch",
+                          "--count", "4", "--wait", "--then", "pause", "--concurrency", "2")
+    assert code == EXIT_OK, err
+    pods = json.loads(out)
+    assert sorted(p["name"] for p in pods) == ["demo-0", "demo-1", "demo-2", "demo-3"]
+    assert {p["status"] for p in pods} == {"PAUSED"}
+    assert "--then pause: paused 4 of 4 pod(s)" in err
+
+
+def test_simulate_launch_without_wait_keeps_pods(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "--simulate", "launch", "--count", "2", "--name", "quick")
+    assert code == EXIT_OK, err
+    assert out.count("quick-") == 2 and "they keep running" in err and "sweep --group group-" in err
+
+
+def test_live_display_on_a_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from yotta_async.cli._output import Output
+
+    # Pretend stderr is a terminal: the rich Live display is drawn (its final frame stays).
+    monkeypatch.setattr(Output, "progress_enabled", property(lambda self: not self.quiet))
+    code, out, err = _run(capsys, "--simulate", "--time-scale", "0.002", "launch", "--count", "3",
+                          "--name", "live", "--wait", "--then", "delete")
+    assert code == EXIT_OK, err
+    assert "launch live x 3" in err and "3/3 TERMINATED" in err and "TERMINATED 3" in err
+    assert out.count("TERMINATED") == 3
+    assert "[0:0" not in err  # no phase lines when the live display is on
+
+
+def test_launch_failure_in_process_cleans_up(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "--simulate", "--time-scale", "0.002", "-o", "json", "launch",
+                          "--count", "2", "--image", "yotta/always-fails", "--wait")
+    assert code == EXIT_FAILURE
+    assert {p["status"] for p in json.loads(out)} == {"TERMINATED"}
+    assert "cleanup after the error: deleted 2 of 2 pod(s)" in err
+
+
+@pytest.fixture
+def failing_deletes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every DELETE answers 500 in the --simulate simulator, and the client does not retry."""
+    import functools
+
+    import yotta_async
+    import yotta_async.testing as testing
+    from yotta_async.testing import FaultPlan, FaultRule
+
+    class Faulty(testing.Simulator):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            self.faults = FaultPlan({"DELETE /v2/pods/{id}": FaultRule(error_500=1.0)})
+
+    monkeypatch.setattr(testing, "Simulator", Faulty)
+    monkeypatch.setattr(yotta_async, "YottaClient", functools.partial(yotta_async.YottaClient, max_retries=0))
+
+
+def test_incomplete_cleanup_is_reported(capsys: pytest.CaptureFixture[str], failing_deletes: None) -> None:
+    code, out, err = _run(capsys, "--simulate", "--time-scale", "0.002", "launch", "--count", "2",
+                          "--name", "stuck", "--wait", "--then", "delete", "--cleanup-timeout", "0.3")
+    assert code == EXIT_FAILURE
+    assert "--then delete: deleted 0 of 2 pod(s); not confirmed for" in err
+    assert "sweep --group group-" in err
+    assert "could not delete every pod" in err.splitlines()[-1]
+    assert out.count("RUNNING") == 2
+
+
+def test_sweep_reports_failed_deletes(capsys: pytest.CaptureFixture[str], failing_deletes: None) -> None:
+    code, _, err = _run(capsys, "--simulate", "sweep")
+    assert code == EXIT_FAILURE and "could not delete 2 pod(s)" in err and "HTTP 500" in err

@@ -48,14 +48,6 @@ def test_launch_keep_then_sweep_the_group(cli: Any, sim: SimProcess) -> None:
     assert not [p for p in _mine(sim, "kept") if p.status.value != "TERMINATED"]
 
 
-def test_launch_then_pause(cli: Any, sim: SimProcess) -> None:
-    result = cli("-q", "-o", "json", "launch", "--count", "2", "--name", "nap", *SPEC, "--wait",
-                 "--then", "pause")
-    assert result.code == 0 and result.err == ""
-    assert {p["status"] for p in result.json()} == {"PAUSED"}
-    cli("pods", "delete", *(str(p["id"]) for p in result.json()))
-
-
 def test_launch_failure_cleans_up_and_exits_1(cli: Any, sim: SimProcess) -> None:
     result = cli("launch", "--count", "3", "--name", "doom", "--image", "yotta/always-fails",
                  "--gpu-type", "NVIDIA_H100_80G", "--wait", "--then", "keep")

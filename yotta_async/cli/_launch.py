@@ -34,7 +34,9 @@ async def launch(ctx: Context) -> int:
     """
     args, out, pods = ctx.args, ctx.out, ctx.client.pods
     request = build_request(args, simulate=ctx.simulate)
-    options: dict[str, Any] = {"on_exit": args.then, "on_error": "delete"}
+    options: dict[str, Any] = {
+        "on_exit": args.then, "on_error": "delete", "cleanup_timeout": args.cleanup_timeout,
+    }
     if args.concurrency is not None:
         options["concurrency"] = args.concurrency
     group = pods.group(**options)

@@ -11,11 +11,14 @@ import signal
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._config import CONFIG_PATH_TEXT, UsageError, resolve
 from ._output import Output
 from ._parser import build_parser
+
+if TYPE_CHECKING:
+    from ..testing import Simulator
 
 __all__ = ["EXIT_FAILURE", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -153,13 +156,17 @@ async def _amain(
     handler = handler_for(args.command)
     try:
         async with contextlib.AsyncExitStack() as stack:
+            sim = None
             if args.simulate:
-                api_key, base_url = await _start_simulator(stack, args, out)
+                sim = await _start_simulator(stack, args)
+                api_key, base_url = sim.api_key, sim.base_url
                 redact.secret = api_key
             client = await stack.enter_async_context(YottaClient(api_key, base_url))
-            if args.simulate:
+            if sim is not None:
                 _poll_faster(client, args.time_scale)
-            return await handler(Context(args, client, out, simulate=args.simulate))
+            ctx = Context(args, client, out, simulate=sim is not None,
+                          now=sim.now if sim is not None else None)
+            return await handler(ctx)
     except asyncio.CancelledError:
         if state.interrupted:
             return EXIT_INTERRUPTED
@@ -169,18 +176,16 @@ async def _amain(
             loop.remove_signal_handler(signal.SIGINT)
 
 
-async def _start_simulator(
-    stack: contextlib.AsyncExitStack, args: argparse.Namespace, out: Output
-) -> tuple[str, str]:
+async def _start_simulator(stack: contextlib.AsyncExitStack, args: argparse.Namespace) -> Simulator:
     from ..testing import Simulator
 
     sim = await stack.enter_async_context(Simulator(time_scale=args.time_scale))
     logging.getLogger("yotta_async.cli").debug("simulator serving on %s", sim.base_url)
     _seed_demo_pods(sim)
-    return sim.api_key, sim.base_url
+    return sim
 
 
-def _seed_demo_pods(sim: Any) -> None:
+def _seed_demo_pods(sim: Simulator) -> None:
     """A small demo account: a few pods to list, pause or resume, and two orphans to sweep."""
     from .._token import GROUP_ENV, TOKEN_ENV
     from ..models import EnvVar

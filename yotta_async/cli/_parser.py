@@ -154,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="wait until every pod is RUNNING")
     p.add_argument("--timeout", type=duration, default=None, metavar="S", help="with --wait: give up after S")
     p.add_argument(
+        "--cleanup-timeout", type=duration, default=600.0, metavar="S",
+        help="how long deleting (or pausing) the group's pods may take (default 600)",
+    )
+    p.add_argument(
         "--then", choices=("keep", "pause", "delete"), default="keep",
         help="after launching (and waiting): keep the pods, pause them, or delete them (default keep)",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ._output import ActionResult, Output
@@ -24,6 +25,8 @@ class Context:
     client: YottaClient
     out: Output
     simulate: bool = False
+    # Under --simulate: the simulator's clock, which ``createdAt`` ages are measured on.
+    now: Callable[[], datetime] | None = None
 
 
 Handler = Callable[[Context], Awaitable[int]]
@@ -55,34 +58,21 @@ async def pods_create(ctx: Context) -> int:
 
 
 async def _each(ctx: Context, verb: str) -> int:
-    # Every id gets its request even if an earlier one failed: the table says which did.
-    action = {
-        "pause": ctx.client.pods.pause,
-        "resume": ctx.client.pods.resume,
-        "delete": ctx.client.pods.delete,
+    # pause_many & co. send every request (concurrently) even if some fail: the table says which.
+    many = {
+        "pause": ctx.client.pods.pause_many,
+        "resume": ctx.client.pods.resume_many,
+        "delete": ctx.client.pods.delete_many,
     }[verb]
-    results = []
-    for pod_id in dict.fromkeys(ctx.args.ids):
-        try:
-            await action(pod_id)
-        except Exception as exc:
-            if not _is_api_failure(exc):
-                raise
-            results.append(ActionResult(pod_id, exc))
-        else:
-            results.append(ActionResult(pod_id))
+    ids = list(dict.fromkeys(ctx.args.ids))
+    errors = await many(ids)
+    results = [ActionResult(pid, err) for pid, err in zip(ids, errors, strict=True)]
     ctx.out.actions(verb, results)
     failed = [r for r in results if r.error is not None]
     if failed:
         ctx.out.error(f"{verb} failed for {len(failed)} of {len(results)} pod(s): "
                       + ", ".join(str(r.pod_id) for r in failed))
     return 1 if failed else 0
-
-
-def _is_api_failure(exc: BaseException) -> bool:
-    from ..errors import APIError
-
-    return isinstance(exc, APIError)
 
 
 async def pods_pause(ctx: Context) -> int:

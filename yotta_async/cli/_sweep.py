@@ -19,6 +19,7 @@ async def sweep(ctx: Context) -> int:
         dry_run=args.dry_run,
         include_ungrouped=args.include_ungrouped,
         wait=args.wait,
+        now=ctx.now() if ctx.now is not None else None,
     )
     out = ctx.out
     if out.json:
