@@ -131,7 +131,11 @@ def test_wait_timeout_and_failed_pod_exit_1(cli: Any) -> None:
     doomed = _create(cli, "doomed", "--image", "yotta/always-fails")["id"]
     failed = cli("pods", "wait", str(doomed), "--until", "running")
     assert failed.code == 1 and "FAILED" in failed.err
-    cli("pods", "delete", str(doomed))
+    assert cli("pods", "delete", str(doomed)).code == 0
+    running = _create(cli, "never-paused")["id"]
+    late = cli("pods", "wait", str(running), "--until", "paused", "--timeout", "0.5")
+    assert late.code == 1 and "did not reach PAUSED within 0.5s" in late.err
+    assert cli("pods", "delete", str(running)).code == 0
 
 
 def test_debug_logs_requests_without_the_key(cli: Any) -> None:

@@ -135,8 +135,7 @@ async def _amain(
     base_url: str | None,
 ) -> int:
     from .. import YottaClient
-    from ._commands import handler_for
-    from ._pods import Context
+    from ._pods import Context, handler_for
 
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()

@@ -14,7 +14,7 @@ from ._spec import build_request
 if TYPE_CHECKING:
     from .._client import YottaClient
 
-__all__ = ["HANDLERS", "Context"]
+__all__ = ["HANDLERS", "Context", "handler_for"]
 
 
 @dataclass
@@ -111,3 +111,19 @@ HANDLERS: dict[str, Handler] = {
     "pods delete": pods_delete,
     "pods wait": pods_wait,
 }
+
+
+def handler_for(command: str) -> Handler:
+    """The handler of ``command`` (``"pods list"``, ``"launch"``, ``"sweep"``, ...).
+
+    ``launch`` and ``sweep`` live in their own modules, imported only when they run.
+    """
+    if command in HANDLERS:
+        return HANDLERS[command]
+    if command == "sweep":
+        from ._sweep import sweep
+
+        return sweep
+    from ._launch import launch
+
+    return launch
