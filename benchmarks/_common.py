@@ -76,7 +76,7 @@ def ratio_row(
     subject: str,
     metric: str,
     values: Sequence[float],
-    sdk_median: float,
+    sdk: float | Sequence[float],
     *,
     unit: str,
     scale: float = 1.0,
@@ -84,9 +84,20 @@ def ratio_row(
     check: Callable[[float], bool] | None = None,
     note: str = "",
 ) -> Row:
-    """A row whose ratio is ``sdk_median / median(values)``; ``check`` judges the ratio."""
+    """A row whose ratio compares yotta-async's figures ``sdk`` with ``values``; ``check`` judges it.
+
+    Given one figure per round for both (same length), the ratio is the median of the
+    per-round ratios: rounds run back to back, so each pair shares the machine's load of the
+    moment and the pairing cancels most of a shared machine's drift. Otherwise it is
+    ``sdk / median(values)``.
+    """
     value = median(values)
-    ratio = sdk_median / value if value else None
+    if isinstance(sdk, (int, float)):
+        ratio = sdk / value if value else None
+    elif len(sdk) == len(values) and all(values):
+        ratio = median([a / b for a, b in zip(sdk, values, strict=True)])
+    else:
+        ratio = median(sdk) / value if value else None
     met = check(ratio) if (check is not None and ratio is not None) else None
     return Row(bench, subject, metric, value * scale, unit, spread(values, scale), ratio, target, met, note)
 

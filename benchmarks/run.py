@@ -126,7 +126,9 @@ def report(rows: Sequence[Row], mode: str, seconds: float, command: str) -> str:
             "",
             "Medians over repeated runs; the ratio column is **yotta-async's figure divided by the "
             "row's** for the same metric (time, requests, CPU, bytes), so below 1 favours "
-            "yotta-async. Shared machines are noisy: read the ratios, not the absolute times.",
+            "yotta-async. Where both sides ran once per round (decode, request overhead, bulk) the "
+            "ratio is the median of the per-round ratios, which cancels most of a shared "
+            "machine's drift. Shared machines are noisy: read the ratios, not the absolute times.",
             "",
             table(rows),
             "",
