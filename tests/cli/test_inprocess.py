@@ -303,3 +303,17 @@ def test_incomplete_cleanup_is_reported(capsys: pytest.CaptureFixture[str], fail
 def test_sweep_reports_failed_deletes(capsys: pytest.CaptureFixture[str], failing_deletes: None) -> None:
     code, _, err = _run(capsys, "--simulate", "sweep")
     assert code == EXIT_FAILURE and "could not delete 2 pod(s)" in err and "HTTP 500" in err
+
+
+README_MAIN_JOB = (
+    "--simulate launch --count 20 --name demo --image nvidia/cuda:12.1.0-base-ubuntu22.04 "
+    "--gpu-type NVIDIA_H100_80G --gpu-count 1 --wait --then delete"
+)
+
+
+def test_readme_main_job(capsys: pytest.CaptureFixture[str]) -> None:
+    # Exactly the README's first command (default --simulate time scale: a few seconds).
+    code, out, err = _run(capsys, *README_MAIN_JOB.split())
+    assert code == EXIT_OK, err
+    assert out.count("TERMINATED") == 20 and "demo-19" in out
+    assert "waiting for RUNNING" in err and "--then delete: deleted 20 of 20 pod(s)" in err

@@ -54,6 +54,7 @@ async def launch(ctx: Context) -> int:
                         if args.wait:
                             tracker.phase("waiting for RUNNING")
                             running = await pods.wait_all(group.ids, timeout=args.timeout)
+                            tracker.observe(running)
                         tracker.phase(_closing(args.then))
                     except BaseException as exc:
                         outcome = exc

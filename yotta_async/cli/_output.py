@@ -56,6 +56,8 @@ class Output:
         self.quiet = quiet
         self._stdout: Console | None = None
         self._stderr: Console | None = None
+        # Set while a live display runs: messages then print above it instead of through it.
+        self.live: Console | None = None
 
     @property
     def json(self) -> bool:
@@ -112,11 +114,17 @@ class Output:
     def info(self, message: str) -> None:
         """A progress note on stderr (silenced by ``--quiet``)."""
         if not self.quiet:
-            print(message, file=sys.stderr, flush=True)
+            self._stderr_line(message)
 
     def error(self, message: str) -> None:
         """An error line on stderr; never silenced."""
-        print(f"yotta-async: error: {message}", file=sys.stderr, flush=True)
+        self._stderr_line(f"yotta-async: error: {message}")
+
+    def _stderr_line(self, text: str) -> None:
+        if self.live is not None:
+            self.live.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            print(text, file=sys.stderr, flush=True)
 
     # -- documents -------------------------------------------------------------------------
     def emit_json(self, value: Any) -> None:

@@ -85,13 +85,18 @@ class Tracker:
         except Exception as exc:  # the display is best effort; the launch itself goes on
             log.debug("progress display stopped following pods: %r", exc)
 
+    def observe(self, pods: list[Pod]) -> None:
+        """Record snapshots the launch itself received (newer than the watch may have seen)."""
+        for pod in pods:
+            self.latest[pod.id] = pod
+
     def snapshots(self) -> dict[int, Pod]:
         """The newest snapshot of each group pod, from the group itself or from the watch."""
         known = {p.id: p for p in self.group.pods}
         for pid, pod in self.latest.items():
             # The group's cleanup looks at pods on its own; keep whichever view is newer.
             mine = known.get(pid)
-            if mine is None or (pod.updated_at or 0) > (mine.updated_at or 0):
+            if mine is None or (pod.updated_at or 0) >= (mine.updated_at or 0):
                 known[pid] = pod
         return known
 
@@ -148,8 +153,13 @@ def live_display(out: Output, tracker: Tracker) -> Iterator[None]:
         return
     from rich.live import Live
 
+    console = out.stderr_console()
     with Live(
-        get_renderable=tracker.render, console=out.stderr_console(), refresh_per_second=8,
+        get_renderable=tracker.render, console=console, refresh_per_second=8,
         transient=False, redirect_stdout=False, redirect_stderr=False,
     ):
-        yield
+        out.live = console
+        try:
+            yield
+        finally:
+            out.live = None
