@@ -317,3 +317,19 @@ def test_readme_main_job(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == EXIT_OK, err
     assert out.count("TERMINATED") == 20 and "demo-19" in out
     assert "waiting for RUNNING" in err and "--then delete: deleted 20 of 20 pod(s)" in err
+
+
+def test_error_inside_an_exception_group_is_shown_plainly() -> None:
+    import sys
+
+    if sys.version_info < (3, 11):  # pragma: no cover - anyio brings the backport there
+        from exceptiongroup import BaseExceptionGroup, ExceptionGroup
+
+    from yotta_async import PodNotFoundError
+    from yotta_async.cli._main import _unwrap
+
+    inner = PodNotFoundError("pod not found: 5", code=13000)
+    grouped = BaseExceptionGroup("tg", [ExceptionGroup("tg", [inner])])
+    assert _unwrap(grouped) is inner
+    two = ExceptionGroup("tg", [inner, ValueError("x")])
+    assert _unwrap(two) is two

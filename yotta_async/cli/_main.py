@@ -146,7 +146,10 @@ async def _amain(
             out.error("interrupted again: cleanup abandoned; some pods may still exist")
             os._exit(EXIT_INTERRUPTED)
         state.interrupted = True
-        out.info("interrupted: cleaning up (press Ctrl-C again to abandon cleanup)")
+        if args.command == "launch":
+            out.info("interrupted: cleaning up (press Ctrl-C again to abandon cleanup)")
+        else:
+            out.info("interrupted")
         if task is not None:
             task.cancel()
 
@@ -219,17 +222,24 @@ def _fail(exc: BaseException, args: argparse.Namespace, out: Output, state: _Sta
         raise exc
     if args.debug:
         traceback.print_exception(exc, file=sys.stderr)
+    exc = _unwrap(exc)
     if isinstance(exc, (UsageError, ValidationError, ConfigurationError)):
         out.error(str(exc))
         code = EXIT_USAGE
     elif isinstance(exc, YottaError):
-        out.error(_describe(exc))
+        out.error(str(exc) or type(exc).__name__)
         code = EXIT_FAILURE
     else:
-        out.error(f"unexpected {type(exc).__name__}: {exc}" + ("" if args.debug else " (rerun with --debug)"))
+        hint = "" if args.debug else " (rerun with --debug for the traceback)"
+        out.error(f"unexpected {type(exc).__name__}: {exc}{hint}")
         code = EXIT_FAILURE
     return EXIT_INTERRUPTED if state.interrupted else code
 
 
-def _describe(exc: Any) -> str:
-    return str(exc) or type(exc).__name__
+def _unwrap(exc: BaseException) -> BaseException:
+    """A task group may wrap a single SDK error in an exception group: show that error."""
+    inner = getattr(exc, "exceptions", None)
+    while isinstance(inner, tuple) and len(inner) == 1 and isinstance(inner[0], BaseException):
+        exc = inner[0]
+        inner = getattr(exc, "exceptions", None)
+    return exc
