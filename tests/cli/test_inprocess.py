@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ from yotta_async.cli._config import UsageError, resolve
 from yotta_async.cli._main import _Redact
 from yotta_async.cli._parser import build_parser, duration
 from yotta_async.cli._spec import build_request
+
+if sys.version_info < (3, 11):  # pragma: no cover - anyio brings the backport there
+    from exceptiongroup import BaseExceptionGroup, ExceptionGroup
 
 KEY = "sk-inprocess-secret-1234567890"
 
@@ -320,11 +324,6 @@ def test_readme_main_job(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_error_inside_an_exception_group_is_shown_plainly() -> None:
-    import sys
-
-    if sys.version_info < (3, 11):  # pragma: no cover - anyio brings the backport there
-        from exceptiongroup import BaseExceptionGroup, ExceptionGroup
-
     from yotta_async import PodNotFoundError
     from yotta_async.cli._main import _unwrap
 
