@@ -112,6 +112,11 @@ def test_missing_key_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> Non
     assert code == EXIT_USAGE and out == "" and "--simulate" in err and "YOTTA_API_KEY" in err
 
 
+def test_time_scale_needs_simulate(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "--api-key", KEY, "--time-scale", "0.1", "pods", "list")
+    assert code == EXIT_USAGE and "--time-scale only applies with --simulate" in err
+
+
 def test_insecure_base_url_is_refused_before_any_request(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(capsys, "--api-key", KEY, "--base-url", "http://example.com", "pods", "list")
     assert code == EXIT_USAGE and "refusing plain-http" in err

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._config import CONFIG_PATH_TEXT, UsageError, resolve
 from ._output import Output
-from ._parser import build_parser
+from ._parser import DEFAULT_SIM_TIME_SCALE, build_parser
 
 if TYPE_CHECKING:
     from ..testing import Simulator
@@ -116,6 +116,10 @@ def _run(args: argparse.Namespace, out: Output, redact: _Redact, state: _State) 
     log = logging.getLogger("yotta_async.cli")
     if args.simulate:
         api_key, base_url = None, None
+        if args.time_scale is None:
+            args.time_scale = DEFAULT_SIM_TIME_SCALE
+    elif args.time_scale is not None:
+        raise UsageError("--time-scale only applies with --simulate")
     else:
         creds = resolve(args.api_key, args.base_url, args.profile)
         log.debug("API key from %s; base URL from %s", creds.key_source or "nowhere", creds.url_source)

@@ -70,7 +70,7 @@ def _add_globals(parser: argparse.ArgumentParser, *, top: bool) -> None:
         help="run against an embedded in-process simulator: no account, nothing billed",
     )
     g.add_argument(
-        "--time-scale", type=_positive_float, default=d(DEFAULT_SIM_TIME_SCALE), metavar="X",
+        "--time-scale", type=_positive_float, default=d(None), metavar="X",
         help=f"with --simulate: multiply pod lifecycle durations by X (default {DEFAULT_SIM_TIME_SCALE})",
     )
     g.add_argument(
