@@ -20,9 +20,9 @@ SIMULATE_DEFAULTS = {
 
 # (flag, wire field, type, help); each maps one scalar PodV2CreateRequest field.
 _SCALARS: tuple[tuple[str, str, type, str], ...] = (
-    ("--name", "name", str, "pod name (1-255 characters)"),
-    ("--image", "image", str, "container image, e.g. nvidia/cuda:12.1.0-base-ubuntu22.04"),
-    ("--gpu-type", "gpuType", str, "GPU type, e.g. NVIDIA_H100_80G"),
+    ("--name", "name", str, "pod name, 1-255 characters (--simulate default: demo)"),
+    ("--image", "image", str, "container image (--simulate default: nvidia/cuda:12.1.0-base-ubuntu22.04)"),
+    ("--gpu-type", "gpuType", str, "GPU type, e.g. NVIDIA_H100_80G (--simulate default: that one)"),
     ("--gpu-count", "gpuCount", int, "GPUs per pod, a power of two (default 1)"),
     ("--init-cmd", "initializationCommand", str, "command run when the pod starts"),
     ("--container-registry-auth-id", "containerRegistryAuthId", int, "registry credentials id"),
@@ -66,7 +66,7 @@ def add_create_arguments(parser: argparse.ArgumentParser) -> None:
         help="a PodV2CreateRequest as JSON (camelCase API fields); '-' reads stdin",
     )
     for flag, wire, kind, text in _SCALARS:
-        group.add_argument(flag, dest=_dest(wire), type=kind, help=text)
+        group.add_argument(flag, dest=_dest(wire), type=kind, help=text, metavar=_metavar(flag, kind))
     for flag, wire, choices, text in _CHOICES:
         group.add_argument(flag, dest=_dest(wire), choices=choices, type=str.upper, help=text)
     group.add_argument(
@@ -86,6 +86,16 @@ def add_create_arguments(parser: argparse.ArgumentParser) -> None:
         type=_volume,
         help="persistent volume: MOUNT_PATH:TYPE or key=value pairs "
         "(mount_path=/data,volume_type=NFS,volume_size=100,id=..,name=..,mount_mode=..); repeatable",
+    )
+
+
+def _metavar(flag: str, kind: type) -> str:
+    if flag.endswith("-in-gb"):
+        return "GB"
+    if kind is int:
+        return "ID" if flag.endswith("-id") else "N"
+    return {"--init-cmd": "CMD", "--image-registry": "URL", "--gpu-type": "TYPE"}.get(
+        flag, flag.lstrip("-").upper()
     )
 
 
