@@ -2,8 +2,8 @@
 
 Three subjects decode the same bytes:
 
-* yotta-async: the SDK's own path (``decode_envelope`` then ``decode_data`` with the
-  decoder built at import), giving ``list[Pod]`` msgspec Structs;
+* yotta-async: the SDK's own path (``_protocol.parse_reply``, exactly what the session
+  runs on every reply, with the decoder built at import), giving ``list[Pod]`` msgspec Structs;
 * pydantic v2: the same schema as ``BaseModel``s, validated from bytes by a ``TypeAdapter``
   (see ``_pydantic_models``; pydantic's fastest documented path);
 * ``json.loads``: plain dicts, which is what the official ``yottaml`` SDK returns
@@ -22,12 +22,12 @@ from yotta_async.resources._core import POD_LIST_DECODER
 
 BENCH = "1. decode"
 SUBJECTS = ("yotta-async (msgspec Structs)", "pydantic v2 models", "json.loads (dicts, as yottaml)")
+_HEADERS: dict[str, str] = {}
 SIZES = {"smoke": (50, 3, 1), "quick": (1000, 15, 5), "full": (1000, 41, 10)}  # pods, rounds, inner
 
 
 def _sdk(body: bytes) -> int:
-    envelope = proto.decode_envelope(body, 200, "GET", "/v2/pods")
-    pods = proto.decode_data(POD_LIST_DECODER, envelope, 200, "GET", "/v2/pods")
+    pods = proto.parse_reply(body, 200, _HEADERS, POD_LIST_DECODER, "GET", "/v2/pods")
     return len(pods or ())
 
 

@@ -6,7 +6,7 @@ import email.utils
 import re
 import time
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
@@ -53,7 +53,78 @@ class Envelope(msgspec.Struct):
     data: msgspec.Raw = msgspec.Raw(b"null")
 
 
-_ENVELOPE = msgspec.json.Decoder(Envelope)
+# Lenient like the data decoders: a code or an id sent as a JSON string still decodes.
+_ENVELOPE = msgspec.json.Decoder(Envelope, strict=False)
+_DECODE_FAILURES = (msgspec.DecodeError, ValueError, TypeError, RecursionError)
+
+
+class Result(msgspec.Struct, Generic[T], kw_only=True):
+    """A whole envelope with ``data`` typed: the one-pass decoding of a success reply."""
+
+    code: int
+    data: T
+    message: str | None = None
+
+
+class ReplyDecoder(Generic[T]):
+    """The decoders for one reply's ``data`` type, built once (at import, by the resources).
+
+    ``data`` decodes the payload alone; the whole-envelope decoder lets a success reply be
+    decoded in one pass, with no intermediate copy of the body.
+
+    >>> ReplyDecoder(int).decode(b"5")
+    5
+    """
+
+    __slots__ = ("_whole", "data")
+
+    def __init__(self, data_type: Any) -> None:
+        self.data: msgspec.json.Decoder[T] = msgspec.json.Decoder(data_type, strict=False)
+        self._whole: msgspec.json.Decoder[Result[T]] = msgspec.json.Decoder(Result[data_type], strict=False)
+
+    def decode(self, body: bytes) -> T:
+        """Decode a bare ``data`` payload (raises msgspec errors; for tests and tools)."""
+        return self.data.decode(body)
+
+    def success(self, body: bytes) -> Result[T] | None:
+        """The reply as a typed envelope, or ``None`` if it does not decode as one."""
+        try:
+            return self._whole.decode(body)
+        except _DECODE_FAILURES:
+            return None
+
+
+def parse_reply(
+    raw: bytes,
+    http_status: int,
+    headers: Mapping[str, str],
+    decoder: ReplyDecoder[T],
+    method: str,
+    path: str,
+) -> T:
+    """A reply's typed ``data``, or the ``YottaError`` it stands for.
+
+    A success reply (HTTP 200, code 10000, data of the right shape) takes one decoding
+    pass. Anything else falls back to decoding the envelope first, so that errors name
+    exactly what was wrong.
+    """
+    if http_status == 200:
+        result = decoder.success(raw)
+        if result is not None and result.code == SUCCESS:
+            return result.data
+    try:
+        envelope = decode_envelope(raw, http_status, method, path)
+    except ResponseDecodeError:
+        # A proxy's HTML page on 401/429 still means 401/429; say so, keeping the body.
+        if http_status in (401, 429):
+            err = error_for(http_status, None, method=method, path=path, headers=headers, body=raw)
+            assert err is not None
+            raise err from None
+        raise
+    err = error_for(http_status, envelope, method=method, path=path, headers=headers, body=raw)
+    if err is not None:
+        raise err
+    return decode_data(decoder, envelope, http_status, method, path)
 
 
 def build_headers(api_key: str, user_agent: str) -> dict[str, str]:
@@ -83,27 +154,24 @@ def decode_envelope(
     # msgspec raises UnicodeDecodeError for invalid UTF-8 and RecursionError for deep nesting.
     except (msgspec.DecodeError, ValueError, RecursionError) as exc:
         what = "empty body" if not body.strip() else f"not a JSON result envelope ({exc})"
-        raise ResponseDecodeError(
-            what, http_status=http_status, body=body, method=method, path=path
-        ) from exc
+        raise ResponseDecodeError(what, http_status=http_status, body=body, method=method, path=path) from exc
 
 
 def decode_data(
-    decoder: msgspec.json.Decoder[T],
+    decoder: ReplyDecoder[T],
     envelope: Envelope,
     http_status: int,
     method: str | None = None,
     path: str | None = None,
 ) -> T:
     """Decode ``envelope.data`` with ``decoder``; wrong shapes raise ``ResponseDecodeError``."""
-    body = bytes(envelope.data)
     try:
-        return decoder.decode(body)
-    except (msgspec.DecodeError, ValueError, TypeError, RecursionError) as exc:
+        return decoder.data.decode(envelope.data)
+    except _DECODE_FAILURES as exc:
         raise ResponseDecodeError(
             f"data has the wrong shape ({exc})",
             http_status=http_status,
-            body=body,
+            body=bytes(envelope.data),
             method=method,
             path=path,
         ) from exc

@@ -43,7 +43,7 @@ RETRY_UNSENT = "unsent"
 RETRY_NEVER = "never"
 
 # For replies whose data the caller ignores: Raw skips parsing it.
-IGNORE_DATA = msgspec.json.Decoder(msgspec.Raw)
+IGNORE_DATA: proto.ReplyDecoder[msgspec.Raw] = proto.ReplyDecoder(msgspec.Raw)
 
 
 class Session:
@@ -181,7 +181,7 @@ class Session:
         self,
         method: str,
         path: str,
-        decoder: msgspec.json.Decoder[T],
+        decoder: proto.ReplyDecoder[T],
         *,
         params: Params | None = None,
         body: bytes | None = None,
@@ -229,7 +229,7 @@ class Session:
         self,
         method: str,
         path: str,
-        decoder: msgspec.json.Decoder[T],
+        decoder: proto.ReplyDecoder[T],
         params: Params | None,
         body: bytes | None,
         attempt: int,
@@ -273,33 +273,10 @@ class Session:
                         method, path, status or "no response", attempt + 1,
                         (self._clock() - started) * 1000,
                     )
-        return _interpret(raw, status, resp_headers, decoder, method, path)
+        return proto.parse_reply(raw, status, resp_headers, decoder, method, path)
 
     def __repr__(self) -> str:
         return f"Session(base_url={self.base_url!r})"
-
-
-def _interpret(
-    raw: bytes,
-    status: int,
-    headers: Mapping[str, str],
-    decoder: msgspec.json.Decoder[T],
-    method: str,
-    path: str,
-) -> T:
-    try:
-        envelope = proto.decode_envelope(raw, status, method, path)
-    except ResponseDecodeError:
-        # A proxy's HTML page on 401/429 still means 401/429; say so, keeping the body.
-        if status in (401, 429):
-            err = proto.error_for(status, None, method=method, path=path, headers=headers, body=raw)
-            assert err is not None
-            raise err from None
-        raise
-    err = proto.error_for(status, envelope, method=method, path=path, headers=headers, body=raw)
-    if err is not None:
-        raise err
-    return proto.decode_data(decoder, envelope, status, method, path)
 
 
 def _connection_error(

@@ -21,8 +21,8 @@ from yotta_async.errors import (
 )
 from yotta_async.models import Pod, PodStatus
 
-POD = msgspec.json.Decoder(Pod, strict=False)
-POD_LIST = msgspec.json.Decoder(list[Pod] | None, strict=False)
+POD = proto.ReplyDecoder[Pod](Pod)
+POD_LIST = proto.ReplyDecoder[list[Pod] | None](list[Pod] | None)
 NOW = 1_700_000_000.0
 
 
@@ -86,7 +86,7 @@ def test_decode_envelope_ignores_unknown_fields() -> None:
         (b"null", "not a JSON result envelope"),
         (b'"text"', "not a JSON result envelope"),
         (b'{"message": "no code", "data": null}', "not a JSON result envelope"),
-        (b'{"code": "10000", "data": null}', "not a JSON result envelope"),
+        (b'{"code": "ok", "data": null}', "not a JSON result envelope"),
         (b'{"code": true}', "not a JSON result envelope"),
         (b'{"code": 10000, "message": 5}', "not a JSON result envelope"),
     ],

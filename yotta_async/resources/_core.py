@@ -6,8 +6,7 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
+from .._protocol import ReplyDecoder
 from .._session import IGNORE_DATA, RETRY_UNSENT, Session, encode
 from .._token import (
     TOKEN_ENV,
@@ -26,11 +25,11 @@ from ._ids import PodId, pod_id
 if TYPE_CHECKING:
     from .._client import YottaClient
 
-# Built once, at import. Non-strict so that ids sent as JSON strings decode to int.
-POD_DECODER = msgspec.json.Decoder(Pod, strict=False)
 logger = logging.getLogger("yotta_async")
 
-POD_LIST_DECODER = msgspec.json.Decoder(list[Pod] | None, strict=False)
+# Built once, at import. Non-strict so that ids sent as JSON strings decode to int.
+POD_DECODER: ReplyDecoder[Pod] = ReplyDecoder(Pod)
+POD_LIST_DECODER: ReplyDecoder[list[Pod] | None] = ReplyDecoder(list[Pod] | None)
 
 
 class PodsCore:
