@@ -126,6 +126,7 @@ async def full_lifecycle(sim: Simulator, clock: ManualClock, errors: Errors) -> 
     async with client:
         client.pods.watch_policy = WatchPolicy(floor=1.0, maximum=5.0)
         texts += [repr(client), str(client), repr(client._session), repr(client.pods), repr(sim)]
+        texts += [repr(sim._state), repr(sim.app), repr(sim.faults), repr(sim.store)]
         pod = await client.pods.create(**VALID_FIELDS, env={"MODE": "train"}, expose=[8888])
         pod = await client.pods.wait_until_running(pod.id, timeout=600)
         texts += [repr(pod), str(await client.pods.get(pod.id))]

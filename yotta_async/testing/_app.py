@@ -48,7 +48,7 @@ class AppState:
     """What the handlers share: the store, the key, the fault plan and the counters."""
 
     store: PodStore
-    api_key: str
+    api_key: str = field(repr=False)  # a dataclass repr would print it
     faults: FaultPlan
     request_counts: Counter[str] = field(default_factory=Counter)
     in_flight: int = 0
