@@ -11,13 +11,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import aiohttp
-
 from ._backoff import Backoff
 from ._session import Clock, Session, Sleep
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from .resources.pods import Pods
 
 __all__ = [
@@ -88,7 +88,7 @@ class YottaClient:
         _check_number("max_retry_after", max_retry_after, lo=0.0, allow_lo=True, allow_inf=True)
         if not isinstance(backoff, Backoff):
             raise ConfigurationError(f"backoff must be a Backoff, got {type(backoff).__name__}")
-        if session is not None and not isinstance(session, aiohttp.ClientSession):
+        if session is not None and not _is_aiohttp_session(session):
             raise ConfigurationError(
                 f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
             )
@@ -214,3 +214,9 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _is_aiohttp_session(session: object) -> bool:
+    import aiohttp
+
+    return isinstance(session, aiohttp.ClientSession)

@@ -7,15 +7,20 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import aiohttp
 import anyio
 import msgspec
 
 from . import _protocol as proto
 from ._backoff import Backoff
 from ._version import __version__
+
+if TYPE_CHECKING:
+    # Imported lazily at run time: aiohttp is most of `import yotta_async`'s cost, and
+    # the CLI's --help and the models need none of it.
+    import aiohttp
+
 from .errors import (
     APIConnectionError,
     APIError,
@@ -81,6 +86,8 @@ class Session:
         self._owned: aiohttp.ClientSession | None = None
         self._headers = proto.build_headers(api_key or "", USER_AGENT)
         self._json_headers = {**self._headers, "Content-Type": "application/json"}
+        import aiohttp  # a client that is built will talk HTTP: pay for the import now
+
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._sleep: Sleep = sleep or anyio.sleep
         self._clock: Clock = clock or time.monotonic
@@ -105,6 +112,8 @@ class Session:
                 raise ConfigurationError("the aiohttp session passed as session= is closed")
             return self._borrowed
         if self._owned is None:
+            import aiohttp
+
             connector = aiohttp.TCPConnector(limit=self.max_concurrency, limit_per_host=0)
             self._owned = aiohttp.ClientSession(connector=connector)
         return self._owned
@@ -234,6 +243,8 @@ class Session:
         body: bytes | None,
         attempt: int,
     ) -> T:
+        import aiohttp  # already loaded by __init__; a dict lookup
+
         http = self._http()
         headers = self._json_headers if body is not None else self._headers
         await self._cooled()
@@ -286,6 +297,8 @@ def _connection_error(
         message = f"no complete answer within {timeout:g}s"
     else:
         message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    import aiohttp
+
     unsent = isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError))
     return cls(message, method=method, path=path, request_sent=not unsent)
 
