@@ -89,10 +89,14 @@ class RawServer:
         self.behaviour = behaviour
         self.connections = 0
         self._writers: list[asyncio.StreamWriter] = []
+        self._handlers: set[asyncio.Task[object]] = set()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         self._writers.append(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
         with contextlib.suppress(asyncio.CancelledError, ConnectionError, asyncio.IncompleteReadError):
             await self.behaviour(reader, writer)
 
@@ -106,6 +110,9 @@ class RawServer:
             server.close()
             for writer in self._writers:
                 writer.close()
+            for task in self._handlers:  # handlers that never answer are stopped here, not leaked
+                task.cancel()
+            await asyncio.gather(*self._handlers, return_exceptions=True)
             await server.wait_closed()
 
 
