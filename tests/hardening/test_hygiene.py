@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
 import textwrap
@@ -243,6 +244,11 @@ async def test_closes_its_session():
 """
 
 
+def _without_outer_pytest_options() -> dict[str, str]:
+    # CI passes --cov through PYTEST_ADDOPTS; the inner run has coverage off and must not see it.
+    return {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS" and not k.startswith("COV_CORE")}
+
+
 def test_suite_filterwarnings_turn_leaks_into_failures(tmp_path: Path) -> None:
     (tmp_path / "test_leaks.py").write_text(textwrap.dedent(LEAK_TESTS))
     result = subprocess.run(
@@ -266,6 +272,7 @@ def test_suite_filterwarnings_turn_leaks_into_failures(tmp_path: Path) -> None:
         text=True,
         timeout=120,
         cwd=tmp_path,
+        env=_without_outer_pytest_options(),
     )
     out = result.stdout + result.stderr
     assert result.returncode == 1, out
