@@ -269,7 +269,7 @@ class Session:
                             f"body of {resp.content_length} bytes is over the limit",
                             http_status=status, method=method, path=path,
                         )
-                    raw = await resp.read()
+                    raw = await _read_capped(resp.content, status, method, path)
                     resp_headers: Mapping[str, str] = resp.headers
             except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
                 raise _connection_error(APITimeoutError, exc, method, path, self.timeout) from exc
@@ -288,6 +288,21 @@ class Session:
 
     def __repr__(self) -> str:
         return f"Session(base_url={self.base_url!r})"
+
+
+async def _read_capped(stream: Any, status: int, method: str, path: str) -> bytes:
+    """The body, counted as it arrives: a chunked or gzip-inflated body has no length to check."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in stream.iter_chunked(1 << 16):
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise ResponseDecodeError(
+                f"body is over the limit of {MAX_RESPONSE_BYTES} bytes",
+                http_status=status, method=method, path=path,
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _connection_error(

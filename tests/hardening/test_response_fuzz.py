@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -373,3 +374,52 @@ def test_pod_decoder_raises_only_decode_errors(data: Any) -> None:
     else:
         assert isinstance(pod.id, int) and -(2**63) <= pod.id < 2**63
         msgspec.json.encode(pod)  # a decoded pod can always be encoded again
+
+
+# --- bodies larger than the session's limit, however they arrive ----------------------------
+
+LIMIT = 64 * 1024
+PADDED_OK = b'{"code":10000,"message":"ok","data":null,"pad":"' + b"0" * (4 * LIMIT) + b'"}'
+
+
+async def _chunked(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers=JSON)
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    for start in range(0, len(PADDED_OK), 8192):
+        await response.write(PADDED_OK[start : start + 8192])
+    await response.write_eof()
+    return response
+
+
+async def _gzip_bomb(request: web.Request) -> web.Response:
+    # ~1 KiB on the wire, 256 KiB once aiohttp has inflated it
+    return web.Response(body=gzip.compress(PADDED_OK), headers={**JSON, "Content-Encoding": "gzip"})
+
+
+async def _declared(request: web.Request) -> web.Response:
+    return web.Response(body=PADDED_OK, headers=JSON)
+
+
+async def _small(request: web.Request) -> web.Response:
+    return web.Response(body=PADDED_OK[: LIMIT // 2 - 2] + b'"}', headers=JSON)
+
+
+@pytest.mark.parametrize(
+    ("handler", "refused"), [(_chunked, True), (_gzip_bomb, True), (_declared, True), (_small, False)]
+)
+async def test_bodies_over_the_limit_are_refused_however_they_arrive(
+    monkeypatch: pytest.MonkeyPatch,
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    refused: bool,
+) -> None:
+    from yotta_async import _session
+
+    monkeypatch.setattr(_session, "MAX_RESPONSE_BYTES", LIMIT)
+    async with serve(handler) as url, YottaClient(KEY, url, max_retries=0) as client:
+        if not refused:
+            assert await client.pods.pause(BIG_ID) is None
+            return
+        with pytest.raises(ResponseDecodeError) as info:
+            await client.pods.pause(BIG_ID)
+    assert "over the limit" in str(info.value) and len(str(info.value)) <= MAX_MESSAGE
