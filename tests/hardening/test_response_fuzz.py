@@ -298,13 +298,13 @@ json_scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=20),
 )
-json_values = st.recursive(
-    json_scalars,
-    lambda kids: st.one_of(
-        st.lists(kids, max_size=4), st.dictionaries(st.text(max_size=8), kids, max_size=4)
-    ),
-    max_leaves=12,
-)
+
+
+def _nest(kids: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.lists(kids, max_size=4), st.dictionaries(st.text(max_size=8), kids, max_size=4))
+
+
+json_values = st.recursive(json_scalars, _nest, max_leaves=12)
 pod_like = st.fixed_dictionaries(
     {},
     optional={
@@ -418,8 +418,8 @@ async def test_bodies_over_the_limit_are_refused_however_they_arrive(
     monkeypatch.setattr(_session, "MAX_RESPONSE_BYTES", LIMIT)
     async with serve(handler) as url, YottaClient(KEY, url, max_retries=0) as client:
         if not refused:
-            assert await client.pods.pause(BIG_ID) is None
+            assert await client.pods.list() == []  # a body under the limit is read as usual
             return
         with pytest.raises(ResponseDecodeError) as info:
-            await client.pods.pause(BIG_ID)
+            await client.pods.list()
     assert "over the limit" in str(info.value) and len(str(info.value)) <= MAX_MESSAGE
