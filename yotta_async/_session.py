@@ -245,11 +245,13 @@ class Session:
     ) -> T:
         import aiohttp  # already loaded by __init__; a dict lookup
 
-        http = self._http()
         headers = self._json_headers if body is not None else self._headers
         await self._cooled()
         async with self._capacity():
             await self._pace()
+            # Only now: the client (or a borrowed session) may have been closed while we
+            # queued, and aiohttp would then raise a bare RuntimeError.
+            http = self._http()
             started = self._clock()
             status = 0
             try:
