@@ -153,7 +153,7 @@ def _port(value: object, i: int) -> ExposePort:
         return ExposePort(port=value)
     if isinstance(value, str):
         port, _, proto = value.partition("/")
-        if port.strip().isdigit():
+        if port.strip().isascii() and port.strip().isdigit():  # isdigit() alone takes "²"
             return ExposePort(port=int(port), protocol=proto.strip() or None)
     raise ValidationError(f"expose[{i}]", f"expected a port number or 'PORT/proto', got {value!r}")
 
