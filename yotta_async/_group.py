@@ -21,6 +21,7 @@ from .errors import (
     YottaError,
 )
 from .models import Pod, PodCreateRequest, PodStatus
+from .waiter import RUNNING, check_timeout
 
 if TYPE_CHECKING:
     from .resources._bulk import PodsBulk
@@ -171,6 +172,8 @@ class PodGroup:
         req = _request(request, fields)
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValidationError("count", f"must be an integer >= 1, got {count!r}")
+        if wait:  # checked now, not by wait_all after the pods exist
+            check_timeout(timeout, RUNNING)
         reqs = [req] if count == 1 else [_renamed(req, f"{req.name}-{i}") for i in range(count)]
         results = await self._pods._map(self.create, reqs, self.concurrency, False)
         for result in results:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 
 import anyio
@@ -10,9 +11,12 @@ import pytest
 from yotta_async import (
     Backoff,
     ConfigurationError,
+    EnvVar,
     PodCreateRequest,
+    ValidationError,
     YottaClient,
 )
+from yotta_async._token import GROUP_ENV, TOKEN_ENV
 from yotta_async.resources._waiting import WatchPolicy
 from yotta_async.testing import Simulator
 
@@ -61,3 +65,32 @@ async def test_request_queued_when_the_client_closes_raises_a_yotta_error(sim: S
     assert len(outcome) == 1
     assert isinstance(outcome[0], ConfigurationError), repr(outcome[0])
     assert sim.request_counts["GET /v2/pods"] == 1
+
+
+async def test_group_launch_checks_its_wait_timeout_before_creating(
+    sim: Simulator, client: YottaClient
+) -> None:
+    async with client.pods.group() as group:
+        for bad in (-1, 0, "10", math.nan):
+            with pytest.raises(ValidationError) as info:
+                await group.launch(REQ, count=2, wait=True, timeout=bad)  # type: ignore[arg-type]
+            assert info.value.field == "timeout"
+    assert sim.request_counts["POST /v2/pods"] == 0
+
+
+async def test_sweep_checks_its_wait_timeout_before_deleting(sim: Simulator, client: YottaClient) -> None:
+    env = [EnvVar(key=TOKEN_ENV, value="crashed-0"), EnvVar(key=GROUP_ENV, value="crashed")]
+    sim.add_pods(1, environment_vars=env)  # an orphan sweep would delete, if it got that far
+    for bad in (-1, 0, "10"):
+        with pytest.raises(ValidationError) as info:
+            await client.pods.sweep(group="crashed", wait=True, timeout=bad)  # type: ignore[arg-type]
+        assert info.value.field == "timeout"
+        assert sim.total_requests == 0
+
+
+async def test_sweep_rejects_an_age_no_timedelta_can_hold(sim: Simulator, client: YottaClient) -> None:
+    for bad in (math.inf, 1e300):
+        with pytest.raises(ValidationError) as info:
+            await client.pods.sweep(older_than=bad)
+        assert info.value.field == "older_than"
+    assert sim.total_requests == 0

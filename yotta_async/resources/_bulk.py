@@ -13,6 +13,7 @@ import anyio
 from .._token import annotate, check_label, group_of, token_of
 from ..errors import InvalidStateError, PodNotFoundError, ValidationError, YottaError
 from ..models import Pod, PodCreateRequest, PodStatus
+from ..waiter import TERMINATED, check_timeout
 from ._core import _request
 from ._ids import PodId, pod_id
 from ._waiting import PodsWaiting
@@ -235,6 +236,8 @@ class PodsBulk(PodsWaiting):
             check_label(group, "group")
         age = _age(older_than)
         limit = _concurrency(concurrency)
+        if wait:  # checked now, not by wait_all after the deletes
+            check_timeout(timeout, TERMINATED)
         reference = now or datetime.now(timezone.utc)
         if reference.tzinfo is None:
             raise ValidationError("now", "must be a timezone-aware datetime")
@@ -296,7 +299,10 @@ def _age(value: float | timedelta | None) -> timedelta | None:
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
         raise ValidationError("older_than", f"must be seconds >= 0 or a timedelta, got {value!r}")
-    return timedelta(seconds=value)
+    try:
+        return timedelta(seconds=value)
+    except OverflowError:  # inf, or more days than a timedelta holds
+        raise ValidationError("older_than", f"is too large for a timedelta, got {value!r}") from None
 
 
 def _raise_first(results: list[R | YottaError], verb: str) -> list[R]:
