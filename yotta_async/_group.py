@@ -300,11 +300,11 @@ class _Cleanup:
             return None
         self.list_error = None
         mine = {p.id: p for p in matching(listed, self.tokens)}
-        known = {e.pod.id for e in self.entries if e.pod is not None} | set(self.seen)
+        known = {e.pod.id: e.pod for e in self.entries if e.pod is not None} | self.seen
         # A known pod missing from a listing may be gone, or the listing may lag: ask,
         # unless it was already seen in its final state (then it has just aged out).
         finished = {pid for pid, p in self.seen.items() if self._verdict(p.status) == "done"}
-        missing = sorted(known - set(mine) - self.gone - finished)
+        missing = sorted(known.keys() - set(mine) - self.gone - finished)
         got = await self.pods._map(self.pods.get, missing, self.group.concurrency, True)
         for pid, outcome in zip(missing, got, strict=True):
             if isinstance(outcome, PodNotFoundError):
@@ -312,7 +312,9 @@ class _Cleanup:
             elif isinstance(outcome, Pod):
                 mine[pid] = outcome
             elif isinstance(outcome, YottaError):
+                # Unconfirmed: keep it in play (acted on, pending, reported) on its last snapshot.
                 self.errors[pid] = outcome
+                mine[pid] = known[pid]
         self.seen.update(mine)
         todo = [p for p in mine.values() if self._verdict(p.status) == "act"]
         action = self.pods.delete if self.policy == "delete" else self.pods.pause

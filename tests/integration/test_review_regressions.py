@@ -13,8 +13,11 @@ from yotta_async import (
     ConfigurationError,
     EnvVar,
     PodCreateRequest,
+    PodStatus,
+    ServerError,
     ValidationError,
     YottaClient,
+    YottaError,
 )
 from yotta_async._token import GROUP_ENV, TOKEN_ENV
 from yotta_async.resources._waiting import WatchPolicy
@@ -94,3 +97,59 @@ async def test_sweep_rejects_an_age_no_timedelta_can_hold(sim: Simulator, client
             await client.pods.sweep(older_than=bad)
         assert info.value.field == "older_than"
     assert sim.total_requests == 0
+
+
+async def test_group_cleanup_does_not_forget_a_pod_it_could_not_confirm(
+    sim: Simulator, client: YottaClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The listing lags behind the create (the pod is missing from it) and the GET that
+    # should confirm the pod fails: cleanup must not declare success with the pod RUNNING.
+    pods = client.pods
+    real_list, real_get = pods.list, pods.get
+    lagging = {"lists": 2, "gets": 1}
+
+    async def list_lagging(**kw: object) -> list[object]:
+        listed = await real_list(**kw)  # type: ignore[arg-type]
+        if lagging["lists"] > 0:
+            lagging["lists"] -= 1
+            return []
+        return listed
+
+    async def get_failing(pid: object) -> object:
+        if lagging["gets"] > 0:
+            lagging["gets"] -= 1
+            raise ServerError("injected", http_status=503)
+        return await real_get(pid)  # type: ignore[arg-type]
+
+    async with pods.group(cleanup_timeout=5) as group:
+        await group.launch(REQ, count=1, wait=True)
+        monkeypatch.setattr(pods, "list", list_lagging)
+        monkeypatch.setattr(pods, "get", get_failing)
+    assert [p["status"] for p in sim.pods()] == [PodStatus.TERMINATED.value]
+    assert sim.live_pods() == 0
+
+
+async def test_group_cleanup_reports_a_pod_it_never_could_confirm(
+    sim: Simulator, client: YottaClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every listing misses the pod and every GET fails: the pod's fate is unknown, so the
+    # group must say so (CleanupError naming it) rather than exit quietly.
+    pods = client.pods
+
+    async def list_empty(**kw: object) -> list[object]:
+        return []
+
+    async def get_failing(pid: object) -> object:
+        raise ServerError("injected", http_status=503)
+
+    async def delete_failing(pid: object) -> None:
+        raise ServerError("injected", http_status=503)
+
+    with pytest.raises(YottaError) as info:
+        async with pods.group(cleanup_timeout=0.2) as group:
+            [pod] = await group.launch(REQ, count=1, wait=False)
+            monkeypatch.setattr(pods, "list", list_empty)
+            monkeypatch.setattr(pods, "get", get_failing)
+            monkeypatch.setattr(pods, "delete", delete_failing)
+    assert type(info.value).__name__ == "CleanupError"
+    assert pod.id in info.value.failures  # type: ignore[attr-defined]
