@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -217,7 +218,13 @@ class PodWatcher:
                 # At a deadline, one last look if the floor allows, then time out.
                 floor_ok = now >= max(self._last_poll + self.policy.floor, self._not_before)
                 if now >= next_poll or floor_ok:
-                    await self._tick()
+                    if self._clock is time.monotonic and math.isfinite(deadline):
+                        # A hung list must not hold a wait past its deadline for a whole request
+                        # timeout: cut it off (as wait_for_pod does); the next tick asks again.
+                        with anyio.move_on_after(max(deadline - now, 1.0)):
+                            await self._tick()
+                    else:
+                        await self._tick()
                 self._expire(self._clock())
         except Exception as exc:  # a bug must reach the waiters, not vanish with the task
             for sub in list(self._subs):

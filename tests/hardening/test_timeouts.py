@@ -206,6 +206,16 @@ async def test_waiter_cuts_off_a_hung_poll_shortly_after_its_deadline() -> None:
     assert elapsed < 0.3 + 1.0 + SLACK
 
 
+async def test_shared_waiter_cuts_off_a_hung_poll_shortly_after_its_deadline() -> None:
+    """The shared poller (wait_all) does not hold a wait past its deadline for a whole request timeout."""
+    server = RawServer(never_answers)
+    async with server.running() as url, YottaClient("k", url, timeout=4.0) as client:
+        exc, elapsed = await timed(client.pods.wait_all([BIG_ID], timeout=0.3))
+        assert not client.pods._watcher.running
+    assert isinstance(exc, WaitTimeoutError), repr(exc)
+    assert elapsed < 0.3 + 1.0 + SLACK
+
+
 # --- waiter deadlines on a manual clock: exact, and no real waiting --------------------------
 
 
