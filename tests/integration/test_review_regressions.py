@@ -16,12 +16,13 @@ from yotta_async import (
     PodStatus,
     ServerError,
     ValidationError,
+    WaitTimeoutError,
     YottaClient,
     YottaError,
 )
 from yotta_async._token import GROUP_ENV, TOKEN_ENV
 from yotta_async.resources._waiting import WatchPolicy
-from yotta_async.testing import Simulator
+from yotta_async.testing import ManualClock, Simulator
 
 REQ = PodCreateRequest(name="rv", image="img", gpu_type="NVIDIA_H100_80G", gpu_count=1)
 
@@ -153,3 +154,19 @@ async def test_group_cleanup_reports_a_pod_it_never_could_confirm(
             monkeypatch.setattr(pods, "delete", delete_failing)
     assert type(info.value).__name__ == "CleanupError"
     assert pod.id in info.value.failures  # type: ignore[attr-defined]
+
+
+async def test_watch_policy_set_after_the_first_wait_takes_effect() -> None:
+    # The shared watcher is built on first use; a policy assigned later must not be ignored.
+    clock = ManualClock()
+    async with Simulator(clock=clock) as sim:
+        ids = sim.add_pods(1, status=PodStatus.PAUSED)
+        async with YottaClient(sim.api_key, sim.base_url, clock=clock.now, sleep=clock.sleep) as client:
+            await client.pods.wait_all(ids, until=PodStatus.PAUSED)  # builds the watcher
+            client.pods.watch_policy = WatchPolicy(floor=30.0, maximum=30.0, jitter=0)
+            sim.reset_counters()
+            with pytest.raises(WaitTimeoutError):
+                await client.pods.wait_all(ids, until=PodStatus.RUNNING, timeout=60)
+    # 30 s apart over 60 s: at most a first, a middle and a last look (the default
+    # policy, 1 s growing to 10 s, would make about a dozen).
+    assert sim.request_counts["GET /v2/pods"] <= 4

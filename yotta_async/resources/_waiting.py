@@ -41,6 +41,13 @@ class PodsWaiting(PodsCore):
     watch_policy: WatchPolicy = WatchPolicy()
     _single_waits: int = 0
 
+    def __setattr__(self, name: str, value: object) -> None:
+        super().__setattr__(name, value)
+        watcher = self.__dict__.get("_watcher")
+        if name == "watch_policy" and watcher is not None:
+            # Built on first use; it reads .policy every tick, so a new policy applies at once.
+            watcher.policy = value
+
     @cached_property
     def _watcher(self) -> PodWatcher:
         session = self._session
