@@ -170,3 +170,16 @@ async def test_watch_policy_set_after_the_first_wait_takes_effect() -> None:
     # 30 s apart over 60 s: at most a first, a middle and a last look (the default
     # policy, 1 s growing to 10 s, would make about a dozen).
     assert sim.request_counts["GET /v2/pods"] <= 4
+
+
+async def test_create_many_rejects_a_reserved_env_key_before_creating_anything(
+    sim: Simulator, client: YottaClient
+) -> None:
+    bad = PodCreateRequest(
+        name="b", image="img", gpu_type="NVIDIA_H100_80G", gpu_count=1,
+        environment_vars=[EnvVar(key="A", value="1"), EnvVar(key=TOKEN_ENV, value="mine")],
+    )
+    with pytest.raises(ValidationError) as info:
+        await client.pods.create_many([REQ, bad])
+    assert info.value.field == "requests[1].environment_vars[1].key"
+    assert sim.total_requests == 0

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar, overload
 
 import anyio
 
-from .._token import annotate, check_label, group_of, token_of
+from .._token import annotate, check_label, group_of, new_token, stamp, token_of
 from ..errors import InvalidStateError, PodNotFoundError, ValidationError, YottaError
 from ..models import Pod, PodCreateRequest, PodStatus
 from ..waiter import TERMINATED, check_timeout
@@ -282,7 +282,9 @@ def _items(values: Iterable[A], field: str) -> list[A]:
 
 def _checked(request: object, i: int) -> PodCreateRequest:
     try:
-        return _request(request, {})  # type: ignore[arg-type]
+        checked = _request(request, {})  # type: ignore[arg-type]
+        stamp(checked, new_token())  # a reserved env key is bad input too: refuse it up front
+        return checked
     except ValidationError as exc:
         where = f"requests[{i}]" if exc.field == "request" else f"requests[{i}].{exc.field}"
         raise ValidationError(where, exc.message) from None
