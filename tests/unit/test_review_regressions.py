@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from yotta_async import PodCreateRequest, ValidationError
@@ -14,3 +16,18 @@ def test_expose_with_non_ascii_digits_is_a_validation_error(port: str) -> None:
     with pytest.raises(ValidationError) as info:
         PodCreateRequest.build(name="n", image="i", gpu_type="g", gpu_count=1, expose=[8888, port])
     assert info.value.field == "expose[1]"
+
+
+@pytest.mark.parametrize("raw", [b'{"name": "\xff"}', b"[" * 100_000])
+def test_cli_spec_file_that_is_not_utf8_or_too_deep_is_a_usage_error(
+    raw: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from yotta_async.cli import EXIT_USAGE, main
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    spec = tmp_path / "spec.json"
+    spec.write_bytes(raw)
+    code = main(["--api-key", "k", "pods", "create", "--from-file", str(spec)])
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE, err
+    assert "not valid JSON" in err and "unexpected" not in err

@@ -155,7 +155,8 @@ def _read_file(path: str) -> dict[str, Any]:
         raise UsageError(f"--from-file {name}: {exc.strerror or exc}") from None
     try:
         data = msgspec.json.decode(raw)
-    except msgspec.DecodeError as exc:
+    # msgspec raises UnicodeDecodeError for invalid UTF-8 and RecursionError for deep nesting.
+    except (msgspec.DecodeError, ValueError, RecursionError) as exc:
         raise UsageError(f"--from-file {name}: not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise UsageError(f"--from-file {name}: expected a JSON object, got {type(data).__name__}")
