@@ -31,3 +31,20 @@ def test_cli_spec_file_that_is_not_utf8_or_too_deep_is_a_usage_error(
     err = capsys.readouterr().err
     assert code == EXIT_USAGE, err
     assert "not valid JSON" in err and "unexpected" not in err
+
+
+@pytest.mark.parametrize("name", ["exp[/]", "x[/a]", "exp[bold]b"])
+def test_cli_tables_print_server_text_verbatim_not_as_rich_markup(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Pod names (and every other field) are data: a "[/]" in one must neither crash the
+    # table with a MarkupError nor be eaten as a style tag.
+    from yotta_async import Pod
+    from yotta_async.cli._output import Output
+
+    pod = Pod(id=7, status="RUNNING", name=name, region=name, initialization_command=f"echo {name}")
+    out = Output("table")
+    out.pods([pod])
+    out.pod(pod)
+    printed = capsys.readouterr().out
+    assert printed.count(name) == 5, printed  # list: name, region; detail: name, region, command

@@ -149,9 +149,10 @@ class Output:
         for pod in pods:
             status = str(pod.status)
             gpu = f"{pod.gpu_count or '?'} x {pod.gpu_type}" if pod.gpu_type else ""
+            # Text(), not str: the API's strings are data, never rich markup ("[/]" would crash).
             table.add_row(
-                str(pod.id), pod.name or "", Text(status, style=_STATUS_STYLE.get(status, "")),
-                gpu, pod.region or "", _when(pod.created_at),
+                str(pod.id), Text(pod.name or ""), Text(status, style=_STATUS_STYLE.get(status, "")),
+                Text(gpu), Text(pod.region or ""), _when(pod.created_at),
             )
         self.print_table(table, squeeze=False)
         if not pods:
@@ -164,6 +165,7 @@ class Output:
             return
         import msgspec
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(box=None, show_header=False, pad_edge=False)
         table.add_column(style="bold", no_wrap=True)
@@ -175,7 +177,7 @@ class Output:
                 text = msgspec.json.encode(value).decode()
             else:
                 text = str(value)
-            table.add_row(key, text)
+            table.add_row(key, Text(text))  # data, not rich markup
         self.print_table(table)
 
     def actions(self, verb: str, results: Sequence[ActionResult]) -> None:
