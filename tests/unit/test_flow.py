@@ -10,27 +10,12 @@ import anyio.lowlevel
 import pytest
 from aioresponses import aioresponses
 
+from tests._fakes import FakeTime
 from yotta_async import Backoff, YottaClient
 from yotta_async._session import Session
 
 BASE = "https://api.yottalabs.ai"
 OK_POD = {"code": 10000, "message": "ok", "data": {"id": 42, "status": "RUNNING"}}
-
-
-class FakeTime:
-    """A clock that moves only when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await anyio.lowlevel.checkpoint()
 
 
 def session(fake: FakeTime, *, max_concurrency: int = 64, rps: float | None = None) -> Session:
@@ -42,7 +27,7 @@ def session(fake: FakeTime, *, max_concurrency: int = 64, rps: float | None = No
 
 
 async def test_a_429_halves_the_cap_once_per_cooldown_and_replies_grow_it_back() -> None:
-    fake = FakeTime()
+    fake = FakeTime(100.0)
     s = session(fake, max_concurrency=64)
     limiter = s._capacity()
     assert limiter.total_tokens == 64
@@ -66,7 +51,7 @@ async def test_a_429_halves_the_cap_once_per_cooldown_and_replies_grow_it_back()
 
 
 async def test_the_cap_never_drops_below_one() -> None:
-    fake = FakeTime()
+    fake = FakeTime(100.0)
     s = session(fake, max_concurrency=4)
     for _ in range(10):
         s._cool_down(1.0)
@@ -75,7 +60,7 @@ async def test_the_cap_never_drops_below_one() -> None:
 
 
 async def test_cooldown_is_waited_out_before_taking_a_token() -> None:
-    fake = FakeTime()
+    fake = FakeTime(100.0)
     s = session(fake, max_concurrency=8)
     s._cool_down(3.0)
     await s._cooled()
@@ -85,7 +70,7 @@ async def test_cooldown_is_waited_out_before_taking_a_token() -> None:
 
 
 async def test_cooldown_extended_while_waiting_is_waited_again() -> None:
-    fake = FakeTime()
+    fake = FakeTime(100.0)
     s = session(fake)
     s._cool_down(1.0)
     extended = False
@@ -103,7 +88,7 @@ async def test_cooldown_extended_while_waiting_is_waited_again() -> None:
 
 
 async def test_requests_per_second_spaces_request_starts() -> None:
-    fake = FakeTime()
+    fake = FakeTime(100.0)
     s = session(fake, rps=4)
     starts = []
     for _ in range(5):
@@ -115,7 +100,7 @@ async def test_requests_per_second_spaces_request_starts() -> None:
 
 @pytest.mark.parametrize("retry_after", ["2", "0"])
 async def test_a_429_reply_slows_every_later_request(mock_api: aioresponses, retry_after: str) -> None:
-    fake = FakeTime()
+    fake = FakeTime(100.0)
     mock_api.get(f"{BASE}/v2/pods/42", status=429, headers={"Retry-After": retry_after}, body=b"")
     mock_api.get(f"{BASE}/v2/pods/42", payload=OK_POD, repeat=True)
     async with YottaClient("k", BASE, sleep=fake.sleep, clock=fake.clock, max_concurrency=10,

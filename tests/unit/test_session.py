@@ -16,6 +16,7 @@ import pytest
 from aioresponses import aioresponses
 from yarl import URL
 
+from tests._fakes import FakeTime
 from yotta_async import (
     APIConnectionError,
     APIError,
@@ -44,21 +45,6 @@ REQ = PodCreateRequest(name="n", image="img", gpu_type="NVIDIA_H100_80G", gpu_co
 HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 
 
-class FakeTime:
-    """A clock that only moves when the code under test sleeps; records every sleep."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 class FixedRandom(random.Random):
     """``random()`` returns the given values in turn (then 0.0)."""
 
@@ -72,7 +58,7 @@ class FixedRandom(random.Random):
 
 @pytest.fixture
 def fake() -> FakeTime:
-    return FakeTime()
+    return FakeTime(1000.0)
 
 
 def client(fake: FakeTime, *, rng: Iterable[float] = (), **kw: Any) -> YottaClient:

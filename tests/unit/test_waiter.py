@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests._fakes import FakeTime
 from yotta_async import (
     APIConnectionError,
     AuthenticationError,
@@ -36,22 +37,6 @@ from yotta_async.waiter import (
 
 S = PodStatus
 PID = 331864222263676928
-
-
-class FakeTime:
-    """A clock and a sleep that records every nap and never really waits."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 def script(*steps: S | BaseException) -> tuple[Callable[[], Awaitable[Pod]], list[float]]:
