@@ -6,7 +6,6 @@ import itertools
 import random
 
 import anyio
-import anyio.lowlevel
 import pytest
 from aioresponses import aioresponses
 
