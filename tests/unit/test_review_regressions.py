@@ -48,3 +48,19 @@ def test_cli_tables_print_server_text_verbatim_not_as_rich_markup(
     out.pod(pod)
     printed = capsys.readouterr().out
     assert printed.count(name) == 5, printed  # list: name, region; detail: name, region, command
+
+
+@pytest.mark.parametrize("created_at", [10**18, -(10**18)])
+def test_cli_tables_survive_a_timestamp_no_datetime_can_hold(
+    created_at: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Pod.created already treats such a value (a server bug) as unknown; the CLI must too.
+    from yotta_async import Pod
+    from yotta_async.cli._output import Output
+
+    pod = Pod(id=7, status="RUNNING", name="n", created_at=created_at)
+    out = Output("table")
+    out.pods([pod])
+    out.pod(pod)
+    printed = capsys.readouterr().out
+    assert "RUNNING" in printed and str(created_at) in printed

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -200,7 +199,7 @@ class Output:
 
 
 def _when(epoch_ms: int | None) -> str:
-    if epoch_ms is None:
-        return ""
-    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%d %H:%M:%SZ")
+    from ..models.pod import from_epoch_ms  # None for a value no datetime can hold (a server bug)
+
+    moment = from_epoch_ms(epoch_ms)
+    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%SZ")
