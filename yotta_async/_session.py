@@ -245,6 +245,7 @@ class Session:
     ) -> T:
         import aiohttp  # already loaded by __init__; a dict lookup
 
+        self._http()  # a closed client fails at once, not after queueing
         headers = self._json_headers if body is not None else self._headers
         await self._cooled()
         async with self._capacity():
