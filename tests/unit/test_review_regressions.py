@@ -64,3 +64,19 @@ def test_cli_tables_survive_a_timestamp_no_datetime_can_hold(
     out.pod(pod)
     printed = capsys.readouterr().out
     assert "RUNNING" in printed and str(created_at) in printed
+
+
+async def test_closed_client_fails_at_once_even_during_a_429_cooldown() -> None:
+    from yotta_async import ConfigurationError, YottaClient
+
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    client = YottaClient("k", "http://127.0.0.1:9", sleep=sleep, clock=lambda: 100.0)
+    client._session._cooldown_until = 160.0  # a 429 asked every request to wait 60 s
+    await client.aclose()
+    with pytest.raises(ConfigurationError):
+        await client.pods.list()
+    assert slept == []
