@@ -101,17 +101,21 @@ def parse_reply(
     decoder: ReplyDecoder[T],
     method: str,
     path: str,
+    secret: bytes = b"",
 ) -> T:
     """A reply's typed ``data``, or the ``YottaError`` it stands for.
 
     A success reply (HTTP 200, code 10000, data of the right shape) takes one decoding
     pass. Anything else falls back to decoding the envelope first, so that errors name
-    exactly what was wrong.
+    exactly what was wrong. Errors quote the body, so ``secret`` (the API key) is blanked
+    out of it first, in case a server or proxy echoes the request's headers.
     """
     if http_status == 200:
         result = decoder.success(raw)
         if result is not None and result.code == SUCCESS:
             return result.data
+    if secret and secret in raw:
+        raw = raw.replace(secret, b"[redacted]")
     try:
         envelope = decode_envelope(raw, http_status, method, path)
     except ResponseDecodeError:

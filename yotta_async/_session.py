@@ -76,6 +76,7 @@ class Session:
         rng: random.Random | None = None,
     ) -> None:
         self._api_key = api_key
+        self._secret = api_key.encode() if api_key else b""
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.max_retries = max_retries
@@ -208,10 +209,13 @@ class Session:
                 return await self._attempt(method, path, decoder, params, body, attempt)
             except YottaError as exc:
                 delay = self._retry_delay(exc, attempt, retry)
+                if isinstance(exc, RateLimitError):
+                    # Every 429 slows the whole client, whether it is retried here or by its
+                    # caller (waiters and the watcher retry on their own schedule).
+                    hint = exc.retry_after or self.backoff.cap(attempt)
+                    self._cool_down(delay if delay is not None else min(hint, self.max_retry_after))
                 if delay is None:
                     raise
-                if isinstance(exc, RateLimitError):
-                    self._cool_down(delay)
                 logger.debug(
                     "retrying %s %s in %.2fs after %s (attempt %d of %d)",
                     method, path, delay, type(exc).__name__, attempt + 1, self.max_retries,
@@ -287,7 +291,7 @@ class Session:
                         method, path, status or "no response", attempt + 1,
                         (self._clock() - started) * 1000,
                     )
-        return proto.parse_reply(raw, status, resp_headers, decoder, method, path)
+        return proto.parse_reply(raw, status, resp_headers, decoder, method, path, self._secret)
 
     def __repr__(self) -> str:
         return f"Session(base_url={self.base_url!r})"

@@ -358,3 +358,28 @@ def test_cli_output_never_shows_the_key(sim_process: SimProcess, tmp_path: Path)
     log = sim_process.stop()
     assert '"GET /v2/pods' in log  # the simulator's access log is in there...
     assert not leaks(log)  # ...and it never shows a key, not even the wrong one
+
+
+@pytest.mark.parametrize(
+    ("status", "content_type"),
+    [(400, "application/json"), (200, "application/json"), (502, "text/html"), (500, "text/plain")],
+)
+async def test_a_server_that_echoes_the_key_does_not_put_it_in_errors(status: int, content_type: str) -> None:
+    # A misbehaving server or proxy that reflects the request headers into its error body
+    # must not smuggle the key into exception messages, snippets or the CLI's error line.
+    key = "sk-echoed-" + "e" * 30
+
+    async def echo(request: web.Request) -> web.Response:
+        seen = request.headers.get("X-Api-Key", "")
+        if content_type == "application/json":
+            body = json.dumps({"code": 10001, "message": f"bad key {seen}", "data": {"k": seen}})
+        else:
+            body = f"<html>upstream said: X-Api-Key: {seen}</html>"
+        return web.Response(status=status, text=body, content_type=content_type)
+
+    async with serve(echo) as base, YottaClient(key, base, max_retries=0) as client:
+        with pytest.raises(YottaError) as info:
+            await client.pods.get(1)
+    rendered = "".join(traceback.format_exception(info.value)) + repr(info.value.__dict__)
+    assert key not in rendered
+    assert "[redacted]" in rendered

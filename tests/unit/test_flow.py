@@ -113,6 +113,25 @@ async def test_a_429_reply_slows_every_later_request(mock_api: aioresponses, ret
         assert client._session._capacity().total_tokens == 8
 
 
+async def test_a_429_seen_by_a_waiter_slows_the_whole_client_too(mock_api: aioresponses) -> None:
+    # Waiters and the watcher send with RETRY_NEVER and retry on their own schedule; their
+    # 429s must still start the client-wide cooldown so that creates do not stampede.
+    from yotta_async import RateLimitError
+    from yotta_async._session import RETRY_NEVER
+    from yotta_async.resources._core import POD_DECODER
+
+    fake = FakeTime(100.0)
+    mock_api.get(f"{BASE}/v2/pods/42", status=429, headers={"Retry-After": "3"}, body=b"")
+    mock_api.get(f"{BASE}/v2/pods/42", payload=OK_POD, repeat=True)
+    async with YottaClient("k", BASE, sleep=fake.sleep, clock=fake.clock, max_concurrency=10) as client:
+        with pytest.raises(RateLimitError):
+            await client._session.request("GET", "/v2/pods/42", POD_DECODER, retry=RETRY_NEVER)
+        assert fake.sleeps == []  # not retried here...
+        assert client._session._capacity().total_tokens == 5  # ...but the cap was halved
+        await client.pods.get(42)
+        assert fake.sleeps == [3.0]  # and the next request waited out Retry-After
+
+
 async def test_in_flight_requests_never_exceed_the_cap(mock_api: aioresponses) -> None:
     in_flight = peak = 0
 
