@@ -275,7 +275,7 @@ class PodWatcher:
         changed = False
         for pod_id, pod in seen.items():
             old = self._known.get(pod_id)
-            changed = changed or old is None or old.status is not pod.status
+            changed = changed or old is None or old.status != pod.status
             self._known[pod_id] = pod
         for pod_id in verdicts:
             changed = True
@@ -384,7 +384,7 @@ class PodWatchStream:
         previous = last.status if last is not None else None
         if pod is not None:
             self._last[pod_id] = pod
-            if previous is not pod.status:
+            if previous != pod.status:
                 self._ready.append(PodChange(pod, previous, pod.status))
             if pod.status.is_terminal:
                 self._ended.add(pod_id)

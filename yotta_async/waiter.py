@@ -162,7 +162,7 @@ class PodTracker:
         self.last_error = None
         previous = self.last.status if self.last is not None else None
         self.last = pod
-        if previous is pod.status:
+        if previous == pod.status:
             return None
         self.history.append(pod.status)
         return previous, pod.status

@@ -80,3 +80,25 @@ async def test_closed_client_fails_at_once_even_during_a_429_cooldown() -> None:
     with pytest.raises(ConfigurationError):
         await client.pods.list()
     assert slept == []
+
+
+def test_an_unknown_status_past_the_cache_is_not_a_change_on_every_poll(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Past its 256-entry cache PodStatus builds a fresh pseudo-member per decode; equal
+    # statuses must still compare equal, or waiters would see a "change" on every poll
+    # and the shared poller would never back off.
+    from yotta_async import Pod, PodStatus
+    from yotta_async.models import status as status_module
+    from yotta_async.waiter import RUNNING, PodTracker
+
+    monkeypatch.setattr(status_module, "_UNKNOWN", {})  # fill a private cache, not the real one
+    for i in range(300):
+        PodStatus(f"FILLER_{i}")
+    assert len(status_module._UNKNOWN) == 256
+    first, second = PodStatus("HIBERNATING_NOW"), PodStatus("HIBERNATING_NOW")
+    assert first is not second and first == second
+    tracker = PodTracker(1, RUNNING, started=0.0)
+    assert tracker.observe(Pod(id=1, status=first)) == (None, first)
+    assert tracker.observe(Pod(id=1, status=second)) is None
+    assert tracker.history == [first]
