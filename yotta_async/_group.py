@@ -13,8 +13,11 @@ import msgspec
 
 from ._token import annotate, check_label, is_ambiguous, matching, new_token, token_of
 from .errors import (
+    AuthenticationError,
     CleanupError,
+    ConfigurationError,
     InvalidStateError,
+    PermissionDeniedError,
     PodNotFoundError,
     ValidationError,
     WaitTimeoutError,
@@ -277,6 +280,8 @@ class _Cleanup:
                 if pending is not None and not pending and not self._unsettled(start):
                     self.group._refresh(list(self.seen.values()))
                     return {}
+                if isinstance(self.list_error, _HOPELESS):
+                    break  # a revoked key or a closed client will not mend by waiting
                 await session._sleep(self.pods.watch_policy.interval(quiet, session._rng))
                 quiet += 1
         self.group._refresh(list(self.seen.values()))
@@ -359,6 +364,10 @@ class _Cleanup:
             )
             out[None] = reason
         return out
+
+
+# Errors no retry can cure: cleanup reports them at once instead of at cleanup_timeout.
+_HOPELESS = (AuthenticationError, PermissionDeniedError, ConfigurationError)
 
 
 def _renamed(request: PodCreateRequest, name: str) -> PodCreateRequest:

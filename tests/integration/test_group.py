@@ -9,6 +9,7 @@ import anyio
 import pytest
 
 from yotta_async import (
+    AuthenticationError,
     Backoff,
     CleanupError,
     PodCreateRequest,
@@ -275,3 +276,20 @@ async def test_a_listing_that_fails_for_a_while_only_delays_cleanup(
         sim.faults = FaultPlan({"GET /v2/pods": FaultRule(error_500=1.0, limit=12)})
     assert sim.faults.injected["500"] == 12
     assert sim.live_pods() == 0
+
+
+async def test_cleanup_gives_up_at_once_on_an_error_no_retry_can_cure(
+    sim: Simulator, client: YottaClient
+) -> None:
+    # The key is revoked mid-block: every listing gets 401. Cleanup must report that at
+    # once rather than poll a hopeless API until cleanup_timeout.
+    with pytest.raises(CleanupError) as info:
+        async with client.pods.group(cleanup_timeout=2) as group:
+            await group.create(REQ)
+            sim._state.api_key = "revoked"
+            sim.reset_counters()
+            raise KeyError("original")
+    assert isinstance(info.value.original, KeyError)
+    assert any(isinstance(e, AuthenticationError) for e in info.value.failures.values())
+    assert sim.request_counts["GET /v2/pods"] == 1
+    assert len(group.ids) == 1
