@@ -102,3 +102,12 @@ def test_an_unknown_status_past_the_cache_is_not_a_change_on_every_poll(
     assert tracker.observe(Pod(id=1, status=first)) == (None, first)
     assert tracker.observe(Pod(id=1, status=second)) is None
     assert tracker.history == [first]
+
+
+async def test_a_non_callable_on_change_is_refused_before_any_request(mock_api: object) -> None:
+    from yotta_async import YottaClient
+
+    async with YottaClient("k") as client:
+        with pytest.raises(ValidationError) as info:
+            await client.pods.wait_until_running(1, on_change="print")  # type: ignore[arg-type]
+    assert info.value.field == "on_change"

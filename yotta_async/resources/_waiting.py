@@ -133,6 +133,8 @@ class PodsWaiting(PodsCore):
         budget = check_timeout(timeout, target)
         if backoff is not None and not isinstance(backoff, Backoff):
             raise ValidationError("backoff", f"expected a Backoff, got {type(backoff).__name__}")
+        if on_change is not None and not callable(on_change):
+            raise ValidationError("on_change", f"expected a callable, got {type(on_change).__name__}")
         session = self._session
         shared = backoff is None and (self._single_waits > 0 or self._watcher.running)
         self._single_waits += 1
