@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.integration.conftest import fast_client
 from yotta_async import (
-    Backoff,
     InvalidStateError,
     PodCreateRequest,
     PodNotFoundError,
@@ -18,7 +18,6 @@ from yotta_async import (
     YottaError,
 )
 from yotta_async._token import TOKEN_ENV
-from yotta_async.resources._waiting import WatchPolicy
 from yotta_async.testing import FaultPlan, FaultRule, Simulator
 from yotta_async.testing._faults import Fault
 
@@ -31,22 +30,8 @@ def req(i: int, **kw: object) -> PodCreateRequest:
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(time_scale=0.001) as simulator:
-        yield simulator
-
-
-def make_client(sim: Simulator, **kw: object) -> YottaClient:
-    kw.setdefault("backoff", Backoff(initial=0.001, maximum=0.004))
-    client = YottaClient(sim.api_key, sim.base_url, **kw)  # type: ignore[arg-type]
-    client.pods.watch_policy = WatchPolicy(floor=0.005, maximum=0.02)
-    client.pods.reconcile_settle = 0.005
-    return client
-
-
-@pytest.fixture
 async def client(sim: Simulator) -> AsyncIterator[YottaClient]:
-    async with make_client(sim) as c:
+    async with fast_client(sim) as c:
         yield c
 
 
@@ -145,7 +130,7 @@ async def test_delete_pause_resume_many_return_none_or_the_error_per_id(
 async def test_concurrency_limit_is_respected(sim: Simulator, client_cap: int, bulk_cap: int) -> None:
     # 2 ms of server latency per create makes the requests overlap.
     sim.faults = FaultPlan({POST: FaultRule(latency=1.0, latency_seconds=0.002)})
-    async with make_client(sim, max_concurrency=client_cap) as client:
+    async with fast_client(sim, max_concurrency=client_cap) as client:
         results = await client.pods.create_many([req(i) for i in range(60)], concurrency=bulk_cap)
     assert not [r for r in results if isinstance(r, YottaError)]
     assert sim.max_concurrent_requests == min(client_cap, bulk_cap)
@@ -169,7 +154,7 @@ class OverloadPlan(FaultPlan):
 async def test_429s_shrink_the_in_flight_cap_instead_of_stampeding(sim: Simulator) -> None:
     plan = OverloadPlan(sim, capacity=4, retry_after=0.01)
     sim.faults = plan
-    async with make_client(sim, max_concurrency=32, max_retries=50) as client:
+    async with fast_client(sim, max_concurrency=32, max_retries=50) as client:
         results = await client.pods.create_many([req(i) for i in range(150)], concurrency=150)
         window = client._session._capacity().total_tokens
     assert not [r for r in results if isinstance(r, YottaError)]

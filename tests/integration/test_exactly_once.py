@@ -8,6 +8,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
+from tests.integration.conftest import fast_client
 from yotta_async import (
     APIConnectionError,
     APITimeoutError,
@@ -31,17 +32,8 @@ LIST = "GET /v2/pods"
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(time_scale=0.001) as simulator:
-        yield simulator
-
-
-@pytest.fixture
 async def client(sim: Simulator) -> AsyncIterator[YottaClient]:
-    async with YottaClient(
-        sim.api_key, sim.base_url, backoff=Backoff(initial=0.001, maximum=0.004), timeout=5
-    ) as c:
-        c.pods.reconcile_settle = 0.005
+    async with fast_client(sim, timeout=5) as c:
         yield c
 
 

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Iterator
 import anyio
 import pytest
 
+from tests.integration.conftest import fast_client
 from yotta_async import (
     AuthenticationError,
-    Backoff,
     CleanupError,
     PodCreateRequest,
     PodFailedError,
@@ -20,7 +20,6 @@ from yotta_async import (
     YottaClient,
 )
 from yotta_async._token import GROUP_ENV, TOKEN_ENV
-from yotta_async.resources._waiting import WatchPolicy
 from yotta_async.testing import FaultPlan, FaultRule, Simulator
 from yotta_async.testing._state import SimPod
 
@@ -30,16 +29,8 @@ DELETE = "DELETE /v2/pods/{id}"
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(time_scale=0.001) as simulator:
-        yield simulator
-
-
-@pytest.fixture
 async def client(sim: Simulator) -> AsyncIterator[YottaClient]:
-    async with YottaClient(sim.api_key, sim.base_url, backoff=Backoff(initial=0.001, maximum=0.004)) as c:
-        c.pods.watch_policy = WatchPolicy(floor=0.005, maximum=0.02)
-        c.pods.reconcile_settle = 0.01
+    async with fast_client(sim, reconcile_settle=0.01) as c:
         yield c
 
 

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 
+from tests.integration.conftest import fast_client
 from yotta_async import (
-    Backoff,
     ConfigurationError,
     EnvVar,
     PodCreateRequest,
@@ -28,16 +28,8 @@ REQ = PodCreateRequest(name="rv", image="img", gpu_type="NVIDIA_H100_80G", gpu_c
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(time_scale=0.001) as simulator:
-        yield simulator
-
-
-@pytest.fixture
 async def client(sim: Simulator) -> AsyncIterator[YottaClient]:
-    async with YottaClient(sim.api_key, sim.base_url, backoff=Backoff(initial=0.001, maximum=0.004)) as c:
-        c.pods.watch_policy = WatchPolicy(floor=0.005, maximum=0.02)
-        c.pods.reconcile_settle = 0.01
+    async with fast_client(sim, reconcile_settle=0.01) as c:
         yield c
 
 
