@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ._backoff import Backoff
-from ._session import Clock, Session, Sleep
+from ._runtime import Clock, Sleep
+from ._session import Session
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:

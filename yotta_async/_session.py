@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -14,6 +14,7 @@ import msgspec
 
 from . import _protocol as proto
 from ._backoff import Backoff
+from ._runtime import Clock, Runtime, Sleep
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -32,8 +33,6 @@ from .errors import (
 )
 
 T = TypeVar("T")
-Sleep = Callable[[float], Awaitable[None]]
-Clock = Callable[[], float]
 Params = Sequence[tuple[str, str]]
 
 logger = logging.getLogger("yotta_async")
@@ -90,9 +89,12 @@ class Session:
         import aiohttp  # a client that is built will talk HTTP: pay for the import now
 
         self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._sleep: Sleep = sleep or anyio.sleep
-        self._clock: Clock = clock or time.monotonic
-        self._rng = rng or random.Random()
+        self.runtime = Runtime(
+            clock=clock or time.monotonic, sleep=sleep or anyio.sleep, rng=rng or random.Random()
+        )
+        self._sleep: Sleep = self.runtime.sleep
+        self._clock: Clock = self.runtime.clock
+        self._rng = self.runtime.rng
         self._limiter: anyio.CapacityLimiter | None = None
         self._interval = 1.0 / requests_per_second if requests_per_second else 0.0
         self._next_start = 0.0
