@@ -270,6 +270,12 @@ class Session:
                     headers=headers,
                     timeout=self._timeout,
                     allow_redirects=False,
+                    # A lent session's defaults must not change what the SDK sees: error
+                    # statuses are mapped (and retried) here, bodies are read inflated, and
+                    # retries are ours alone (a middleware retry would break exactly-once).
+                    raise_for_status=False,
+                    auto_decompress=True,
+                    middlewares=(),
                 ) as resp:
                     status = resp.status
                     self._on_reply(status)
