@@ -119,8 +119,9 @@ def parse_reply(
     try:
         envelope = decode_envelope(raw, http_status, method, path)
     except ResponseDecodeError:
-        # A proxy's HTML page on 401/429 still means 401/429; say so, keeping the body.
-        if http_status in (401, 429):
+        # A proxy's HTML page on 401, 429 or 5xx still means that status: say so, keeping the
+        # body. Only a reply that claims success (or another 4xx) stays a ResponseDecodeError.
+        if http_status in (401, 429) or http_status >= 500:
             err = error_for(http_status, None, method=method, path=path, headers=headers, body=raw)
             assert err is not None
             raise err from None
@@ -236,6 +237,7 @@ def error_for(
         "method": method,
         "path": path,
         "request_id": request_id(headers),
+        "body": body,
     }
     if http_status == 401:
         return AuthenticationError(message, **kw)

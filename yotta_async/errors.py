@@ -12,16 +12,22 @@
     │   ├── PodNotFoundError          codes 13000, 12000, 10007, 11000
     │   ├── InvalidStateError         codes 12001, 11001
     │   ├── RateLimitError            HTTP 429 (``retry_after``)
-    │   └── ServerError               HTTP 5xx, code 10002
+    │   └── ServerError               HTTP 5xx (envelope or not, e.g. a proxy's HTML 502), code 10002
     ├── APIConnectionError            the request did not get an answer
     │   └── APITimeoutError (TimeoutError)
-    ├── ResponseDecodeError           the body is not JSON or has the wrong shape
+    ├── ResponseDecodeError           a success (2xx) or other 4xx reply that is not the API's JSON
+    │                                 or has the wrong shape
     ├── WaitTimeoutError (TimeoutError)  a waiter's deadline passed
     ├── PodFailedError                the pod reached FAILED (or TERMINATED when not expected)
     └── CleanupError                  a pod group could not clean up everything
 
 No message or ``repr`` of these errors contains the API key: the session never puts
 request headers into an error.
+
+The HTTP status decides where the envelope cannot: a reply whose body is not the API's
+envelope is an ``AuthenticationError`` on 401, a ``RateLimitError`` on 429 and a
+``ServerError`` on any 5xx (each keeping the first 200 bytes in ``body_snippet``); only the
+rest (a 2xx, a redirect or another 4xx) is a ``ResponseDecodeError``.
 """
 
 from __future__ import annotations
@@ -82,8 +88,10 @@ class APIError(YottaError):
         method: str | None = None,
         path: str | None = None,
         request_id: str | None = None,
+        body: bytes = b"",
     ) -> None:
         self.message = message
+        self.body_snippet = body[:200]  # the start of the body, as ResponseDecodeError keeps it
         self.code = code
         self.http_status = http_status
         self.method = method

@@ -171,7 +171,7 @@ async def test_code_10002_on_http_200_is_retried(mock_api: aioresponses, fake: F
         (403, {"code": 10004, "message": "no"}, PermissionDeniedError),
         (404, {"code": 13000, "message": "gone"}, PodNotFoundError),
         (500, {"code": 13000, "message": "gone"}, PodNotFoundError),
-        (501, {"message": "no code"}, ResponseDecodeError),
+        (501, {"message": "no code"}, ServerError),
     ],
 )
 async def test_definite_answers_are_not_retried(
@@ -235,8 +235,8 @@ async def test_idempotent_calls_are_retried(
     ("kw", "cls"),
     [
         ({"status": 500, "payload": {"code": 10002, "message": "boom"}}, ServerError),
-        ({"status": 503, "body": b""}, ResponseDecodeError),
-        ({"status": 502, "body": HTML_502}, ResponseDecodeError),
+        ({"status": 503, "body": b""}, ServerError),
+        ({"status": 502, "body": HTML_502}, ServerError),
         ({"payload": {"code": 10002, "message": "system error"}}, ServerError),
         ({"exception": asyncio.TimeoutError()}, APITimeoutError),
         ({"exception": aiohttp.ServerTimeoutError("read")}, APITimeoutError),
@@ -430,18 +430,41 @@ async def test_error_without_request_id_header(mock_api: aioresponses, fake: Fak
     assert info.value.request_id is None
 
 
-async def test_html_502_becomes_decode_error_after_retries(mock_api: aioresponses, fake: FakeTime) -> None:
+async def test_html_502_is_a_server_error_after_retries(mock_api: aioresponses, fake: FakeTime) -> None:
     for _ in range(3):
         mock_api.get(f"{BASE}/v2/pods", status=502, body=HTML_502, content_type="text/html")
     async with client(fake, max_retries=2) as c:
-        with pytest.raises(ResponseDecodeError) as info:
+        with pytest.raises(ServerError) as info:
             await c.pods.list()
     exc = info.value
-    assert exc.http_status == 502
+    assert exc.http_status == 502 and exc.code is None
     assert exc.body_snippet == HTML_502[:200]
     assert exc.method == "GET" and exc.path == "/v2/pods"
     assert "HTTP 502" in str(exc) and "502 Bad Gateway" in str(exc)
     assert len(fake.sleeps) == 2
+
+
+@pytest.mark.parametrize("status", [500, 503, 504, 520])
+async def test_any_5xx_without_an_envelope_is_a_server_error(
+    mock_api: aioresponses, fake: FakeTime, status: int
+) -> None:
+    mock_api.get(f"{BASE}/v2/pods/42", status=status, body=b"upstream timed out", repeat=True)
+    async with client(fake, max_retries=0) as c:
+        with pytest.raises(ServerError) as info:
+            await c.pods.get(42)
+    assert info.value.http_status == status
+    assert info.value.body_snippet == b"upstream timed out"
+
+
+async def test_a_success_status_with_an_html_body_stays_a_decode_error(
+    mock_api: aioresponses, fake: FakeTime
+) -> None:
+    mock_api.get(f"{BASE}/v2/pods/42", status=200, body=HTML_502, content_type="text/html")
+    async with client(fake) as c:
+        with pytest.raises(ResponseDecodeError) as info:
+            await c.pods.get(42)
+    assert info.value.http_status == 200
+    assert not isinstance(info.value, ServerError)
 
 
 async def test_html_401_is_an_authentication_error(mock_api: aioresponses, fake: FakeTime) -> None:
