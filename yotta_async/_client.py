@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from ._backoff import Backoff
 from ._runtime import Clock, Sleep
 from ._session import Session
-from .errors import ConfigurationError
+from .errors import CLIENT_CLOSED, ConfigurationError
 
 if TYPE_CHECKING:
     import aiohttp
@@ -81,6 +81,7 @@ class YottaClient:
         key = _check_api_key(key)
         url = base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
         _check_base_url(url, allow_insecure_http)
+        url = _api_root(url)
         _check_number("timeout", timeout, lo=0.0, allow_lo=False)
         _check_int("max_retries", max_retries, lo=0)
         _check_int("max_concurrency", max_concurrency, lo=1)
@@ -134,7 +135,7 @@ class YottaClient:
 
     async def __aenter__(self) -> YottaClient:
         if self._session.closed:
-            raise ConfigurationError("the client is closed; create a new YottaClient")
+            raise ConfigurationError(CLIENT_CLOSED)
         return self
 
     async def __aexit__(
@@ -204,8 +205,20 @@ def _check_base_url(url: object, allow_insecure_http: bool) -> None:
     if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
         raise ConfigurationError(
             f"refusing plain-http base_url {url!r}: the API key would travel unencrypted; "
-            "use https, a loopback host, or pass allow_insecure_http=True"
+            "use https, a loopback host, or pass allow_insecure_http=True "
+            "(--allow-insecure-http on the command line)"
         )
+
+
+def _api_root(url: str) -> str:
+    """The API root: a trailing ``/v2`` (as copied from the API docs) is dropped.
+
+    Every request path already starts with ``/v2``, so keeping it would send ``/v2/v2/pods``.
+    """
+    root = url.rstrip("/")
+    if root.lower().endswith("/v2"):
+        root = root[:-3].rstrip("/")
+    return root
 
 
 def _is_loopback(host: str) -> bool:

@@ -38,6 +38,11 @@ CODE_ERRORS: Mapping[int, type[APIError]] = {
     12001: InvalidStateError,
 }
 MAX_MESSAGE = 1000
+# A 401 says where the key came from, so the user knows which of the three to fix.
+KEY_HINT = (
+    "check the API key: it comes from the api_key argument (--api-key on the command line), "
+    "else the YOTTA_API_KEY environment variable, else (command line) the profile in ~/.yotta/config"
+)
 RETRYABLE_HTTP = frozenset({429, 500, 502, 503, 504})
 RETRYABLE_CODES = frozenset({10002})
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-trace-id", "x-amzn-trace-id")
@@ -240,7 +245,7 @@ def error_for(
         "body": body,
     }
     if http_status == 401:
-        return AuthenticationError(message, **kw)
+        return AuthenticationError(f"{message}; {KEY_HINT}", **kw)
     if http_status == 429:
         return RateLimitError(message, retry_after=parse_retry_after(headers.get("Retry-After")), **kw)
     cls = CODE_ERRORS.get(code) if code is not None else None

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import aiohttp
 
 from .errors import (
+    CLIENT_CLOSED,
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -109,7 +110,7 @@ class Session:
 
     def _http(self) -> aiohttp.ClientSession:
         if self._closed:
-            raise ConfigurationError("the client is closed; create a new YottaClient")
+            raise ConfigurationError(CLIENT_CLOSED)
         if self._borrowed is not None:
             if self._borrowed.closed:  # aiohttp would raise a bare RuntimeError
                 raise ConfigurationError("the aiohttp session passed as session= is closed")

@@ -14,7 +14,7 @@ import anyio
 
 from ._backoff import Backoff
 from ._session import is_transient
-from .errors import ConfigurationError, PodNotFoundError, RateLimitError, YottaError
+from .errors import CLIENT_CLOSED, ConfigurationError, PodNotFoundError, RateLimitError, YottaError
 from .models import Pod, PodStatus
 
 __all__ = [
@@ -161,7 +161,7 @@ class PodWatcher:
     def subscribe(self, ids: Iterable[int] | None, timeout: float = math.inf) -> Subscription:
         """Start watching ``ids`` (``None``: every pod) until ``timeout`` seconds from now."""
         if self._closed:
-            raise ConfigurationError("the client is closed; create a new YottaClient")
+            raise ConfigurationError(CLIENT_CLOSED)
         sub = Subscription(ids, self._clock() + timeout)
         self._subs.add(sub)
         # Someone new is waiting: poll as soon as the floor allows, not after a long nap.
@@ -196,7 +196,7 @@ class PodWatcher:
         """Stop the poller; every remaining subscriber gets a ``ConfigurationError``."""
         self._closed = True
         for sub in list(self._subs):
-            sub._end(error=ConfigurationError("the client was closed while waiting"))
+            sub._end(error=ConfigurationError(CLIENT_CLOSED))
             self.unsubscribe(sub)
         await self.wait_stopped()
 

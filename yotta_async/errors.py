@@ -59,6 +59,11 @@ __all__ = [
 ]
 
 
+# The one message for a closed client, whether the call started after the close or was
+# waiting (on a poll or the shared watcher) when it happened.
+CLIENT_CLOSED = "the client is closed; create a new YottaClient"
+
+
 class YottaError(Exception):
     """Base class of every exception raised by yotta-async."""
 

@@ -193,8 +193,10 @@ class PodTracker:
         want = self.target.status.value
         elapsed = now - self.started
         if self.gone is not None:
+            # Never seen at all: most likely a wrong id, not a pod that went away.
+            what = "disappeared" if self.last is not None else "was not found (check the id)"
             err = PodNotFoundError(
-                f"pod {self.pod_id} disappeared while waiting for {want} "
+                f"pod {self.pod_id} {what} while waiting for {want} "
                 f"(after {elapsed:.1f}s, {self.polls} polls): {self.gone.message}",
                 code=self.gone.code,
                 http_status=self.gone.http_status,

@@ -235,7 +235,9 @@ def test_error_for_http_status_without_envelope(status: int, cls: type[APIError]
     assert type(exc) is cls
     assert exc.code is None
     assert exc.http_status == status
-    assert exc.message == f"HTTP {status}: <html>nope</html>"
+    hint = f"; {proto.KEY_HINT}" if status == 401 else ""
+    assert exc.message == f"HTTP {status}: <html>nope</html>{hint}"
+    assert exc.body_snippet == b"<html>nope</html>"
 
 
 def test_error_for_http_status_without_envelope_or_body() -> None:
@@ -253,7 +255,7 @@ def test_error_for_http_status_with_unknown_code_envelope(status: int, cls: type
     exc = err(status, envelope(99999, "odd"))
     assert type(exc) is cls
     assert exc.code == 99999
-    assert exc.message == "odd"
+    assert exc.message == ("odd; " + proto.KEY_HINT if status == 401 else "odd")
 
 
 def test_error_for_401_wins_over_the_envelope_code() -> None:

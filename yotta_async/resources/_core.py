@@ -18,7 +18,7 @@ from .._token import (
     new_token,
     stamp,
 )
-from ..errors import ValidationError, YottaError
+from ..errors import InvalidStateError, ValidationError, YottaError
 from ..models import Pod, PodCreateRequest, PodStatus
 from ._ids import PodId, pod_id
 
@@ -30,6 +30,8 @@ logger = logging.getLogger("yotta_async")
 # Built once, at import. Non-strict so that ids sent as JSON strings decode to int.
 POD_DECODER: ReplyDecoder[Pod] = ReplyDecoder(Pod)
 POD_LIST_DECODER: ReplyDecoder[list[Pod] | None] = ReplyDecoder(list[Pod] | None)
+# How many pods' last seen status are remembered, to explain a refused action (code 12001).
+SEEN_STATUSES = 4096
 
 
 class PodsCore:
@@ -42,6 +44,17 @@ class PodsCore:
     # Seconds between the two listings that decide a lost create made no pod (see create).
     reconcile_settle: float = 2.0
     _lister: PodLister | None = None
+    _seen: dict[int, PodStatus] | None = None
+
+    def _saw(self, pod: Pod) -> Pod:
+        """Remember ``pod``'s status (the newest :data:`SEEN_STATUSES` pods) for error messages."""
+        seen = self._seen if self._seen is not None else {}
+        self._seen = seen
+        seen.pop(pod.id, None)
+        seen[pod.id] = pod.status
+        if len(seen) > SEEN_STATUSES:
+            del seen[next(iter(seen))]
+        return pod
 
     async def create(
         self,
@@ -71,11 +84,11 @@ class PodsCore:
         """
         req = _request(request, fields)
         if client_token is False:
-            return await self._session.request(
+            return self._saw(await self._session.request(
                 "POST", "/v2/pods", POD_DECODER, body=encode(req), retry=RETRY_UNSENT
-            )
+            ))
         token = new_token() if client_token is True else check_token(client_token)
-        return await self._create_tokened(req, token, None)
+        return self._saw(await self._create_tokened(req, token, None))
 
     async def _create_tokened(self, req: PodCreateRequest, token: str, group: str | None) -> Pod:
         """Send a create carrying ``token`` (and ``group``); reconcile ambiguous failures."""
@@ -156,22 +169,35 @@ class PodsCore:
 
     async def get(self, pod_id: PodId) -> Pod:
         """One pod by id. Raises ``PodNotFoundError`` if it does not exist (any more)."""
-        return await self._session.request("GET", f"/v2/pods/{_pid(pod_id)}", POD_DECODER)
+        return self._saw(await self._session.request("GET", f"/v2/pods/{_pid(pod_id)}", POD_DECODER))
 
     async def pause(self, pod_id: PodId) -> None:
         """Ask a RUNNING pod to pause (GPU billing stops once it is PAUSED)."""
-        await self._action("POST", f"/v2/pods/{_pid(pod_id)}/pause")
+        pid = _pid(pod_id)
+        await self._action("pause", pid, "POST", f"/v2/pods/{pid}/pause")
 
     async def resume(self, pod_id: PodId) -> None:
         """Ask a PAUSED pod to start again."""
-        await self._action("POST", f"/v2/pods/{_pid(pod_id)}/resume")
+        pid = _pid(pod_id)
+        await self._action("resume", pid, "POST", f"/v2/pods/{pid}/resume")
 
     async def delete(self, pod_id: PodId) -> None:
         """Ask for a pod to be terminated. It passes TERMINATING, then TERMINATED."""
-        await self._action("DELETE", f"/v2/pods/{_pid(pod_id)}")
+        pid = _pid(pod_id)
+        await self._action("delete", pid, "DELETE", f"/v2/pods/{pid}")
 
-    async def _action(self, method: str, path: str) -> None:
-        await self._session.request(method, path, IGNORE_DATA)
+    async def _action(self, verb: str, pid: int, method: str, path: str) -> None:
+        try:
+            await self._session.request(method, path, IGNORE_DATA)
+        except InvalidStateError as exc:
+            # The API only says "Resource status invalid": name the action and what we know.
+            status = (self._seen or {}).get(pid)
+            known = f" (last known status {status.value})" if status is not None else ""
+            raise InvalidStateError(
+                f"cannot {verb} pod {pid} in its current state{known}: {exc.message}",
+                code=exc.code, http_status=exc.http_status, method=exc.method, path=exc.path,
+                request_id=exc.request_id, body=exc.body_snippet,
+            ) from None
 
 
 def _pid(value: object) -> int:

@@ -68,7 +68,8 @@ class PodsWaiting(PodsCore):
         return pods or []
 
     async def _get_once(self, pid: int) -> Pod:
-        return await self._session.request("GET", f"/v2/pods/{pid}", POD_DECODER, retry=RETRY_NEVER)
+        pod = await self._session.request("GET", f"/v2/pods/{pid}", POD_DECODER, retry=RETRY_NEVER)
+        return self._saw(pod)
 
     # -- one pod -----------------------------------------------------------------------------
     async def wait_until_running(
