@@ -310,7 +310,7 @@ def test_incomplete_cleanup_is_reported(capsys: pytest.CaptureFixture[str], fail
 
 
 def test_sweep_reports_failed_deletes(capsys: pytest.CaptureFixture[str], failing_deletes: None) -> None:
-    code, _, err = _run(capsys, "--simulate", "sweep")
+    code, _, err = _run(capsys, "--simulate", "sweep", "--all")
     assert code == EXIT_FAILURE and "could not delete 2 pod(s)" in err and "HTTP 500" in err
 
 

@@ -74,7 +74,7 @@ async def test_sweep_finds_exactly_the_orphans_of_a_crashed_run(sim: Simulator) 
         assert sorted(result.deleted) == sorted(old_nightly[:3]) and result.errors == {}
         assert all(sim.status(i) in (PodStatus.TERMINATED, None) for i in old_nightly)
 
-        rest = await client.pods.sweep()
+        rest = await client.pods.sweep(all=True)
         assert sorted(rest.deleted) == sorted(new_nightly + other)
         assert sim.status(live_pod) is not None and not sim.status(live_pod).is_terminal
         for pid in [plain, *strangers]:
@@ -96,6 +96,6 @@ async def test_sweep_checks_its_arguments_before_any_request(sim: Simulator) -> 
 async def test_sweep_with_nothing_to_do_lists_once(sim: Simulator) -> None:
     sim.add_pods(3)
     async with make_client(sim) as client:
-        result = await client.pods.sweep(include_ungrouped=True)
+        result = await client.pods.sweep(include_ungrouped=True, all=True)
     assert result.found == [] and result.deleted == []
     assert sim.total_requests == 1

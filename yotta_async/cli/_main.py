@@ -85,7 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # argparse itself would print the top-level usage, not the command's
+            usage: argparse.ArgumentParser = getattr(args, "usage_parser", parser)
+            usage.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # --help, --version, or a usage error argparse printed
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.command == "simulate":
@@ -167,7 +170,9 @@ async def _amain(
                 sim = await _start_simulator(stack, args)
                 api_key, base_url = sim.api_key, sim.base_url
                 redact.secret = api_key
-            client = await stack.enter_async_context(YottaClient(api_key, base_url))
+            client = await stack.enter_async_context(
+                YottaClient(api_key, base_url, allow_insecure_http=args.allow_insecure_http)
+            )
             if sim is not None:
                 _poll_faster(client, args.time_scale)
             ctx = Context(args, client, out, simulate=sim is not None,

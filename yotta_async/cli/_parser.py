@@ -74,6 +74,10 @@ def _add_globals(parser: argparse.ArgumentParser, *, top: bool) -> None:
         help=f"with --simulate: multiply pod lifecycle durations by X (default {DEFAULT_SIM_TIME_SCALE})",
     )
     g.add_argument(
+        "--allow-insecure-http", action="store_true", default=d(False),
+        help="allow a plain-http --base-url that is not loopback (the key then travels unencrypted)",
+    )
+    g.add_argument(
         "-o", "--output", choices=("table", "json"), default=d("table"),
         help="stdout format: readable table, or the API's JSON fields (one document)",
     )
@@ -91,6 +95,8 @@ def _sub(
 ) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(name, help=text, description=text)
     _add_globals(parser, top=False)
+    # main() reports an unknown flag with the usage of the command it was given to.
+    parser.set_defaults(usage_parser=parser)
     return parser
 
 
@@ -171,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--group", default=None, metavar="LABEL", help="only pods of this group label")
     p.add_argument(
+        "--all", action="store_true", dest="sweep_all",
+        help="every orphan of any age and group (also pods kept with --then keep, and pods of a "
+             "launch running right now in another process); try --dry-run first",
+    )
+    p.add_argument(
         "--include-ungrouped", action="store_true",
         help="also pods from plain 'pods create' calls (by default only pod-group pods are orphans)",
     )
@@ -183,5 +194,5 @@ def build_parser() -> argparse.ArgumentParser:
     text = "serve the Pods API simulator over HTTP (no account needed)"
     p = top.add_parser("simulate", help=text, description=text)
     add_arguments(p)
-    p.set_defaults(command="simulate")
+    p.set_defaults(command="simulate", usage_parser=p)
     return parser

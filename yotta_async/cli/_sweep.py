@@ -13,9 +13,11 @@ __all__ = ["sweep"]
 async def sweep(ctx: Context) -> int:
     """Delete orphaned group pods (``client.pods.sweep``); ``--dry-run`` only lists them."""
     args = ctx.args
+    _check_criteria(args)
     result = await ctx.client.pods.sweep(
         group=args.group,
         older_than=args.older_than,
+        all=args.sweep_all,
         dry_run=args.dry_run,
         include_ungrouped=args.include_ungrouped,
         wait=args.wait,
@@ -39,6 +41,24 @@ async def sweep(ctx: Context) -> int:
         )
         return 1
     return 0
+
+
+def _check_criteria(args: Any) -> None:
+    """Exit 2 (nothing sent) for a deleting sweep that names none of the SDK's criteria."""
+    from ..errors import ValidationError
+    from ..resources._bulk import SWEEP_CRITERIA, check_sweep_criteria
+    from ._config import UsageError
+
+    given = {name: getattr(args, "sweep_all" if name == "all" else name, None) for name in SWEEP_CRITERIA}
+    try:
+        check_sweep_criteria(given, dry_run=args.dry_run)
+    except ValidationError:
+        flags = [f"--{name.replace('_', '-')}" for name in SWEEP_CRITERIA]
+        raise UsageError(
+            f"sweep: say which orphans to delete with {', '.join(flags[:-1])} or {flags[-1]} "
+            "(--all: every orphan of any age, also pods kept with --then keep and pods of a launch "
+            "still running in another process); run with --dry-run first to see what would be deleted"
+        ) from None
 
 
 def _document(result: Any) -> dict[str, Any]:

@@ -21,13 +21,42 @@ from ._waiting import PodsWaiting
 if TYPE_CHECKING:
     from .._group import OnExit, PodGroup
 
-__all__ = ["PodsBulk", "SweepResult"]
+__all__ = ["SWEEP_CRITERIA", "PodsBulk", "SweepResult", "check_sweep_criteria"]
 
 A = TypeVar("A")
 R = TypeVar("R")
 
 DEFAULT_CONCURRENCY = 16
 _GOING = frozenset({PodStatus.TERMINATING, PodStatus.TERMINATED})
+# A sweep that deletes must be told which orphans: one of these (a new criterion is one more
+# entry here, and then appears in the SDK's and the CLI's refusal alike).
+SWEEP_CRITERIA: dict[str, str] = {
+    "group": "group='LABEL'", "older_than": "older_than=SECONDS", "all": "all=True",
+}
+
+
+def check_sweep_criteria(given: dict[str, object], *, dry_run: bool) -> None:
+    """Refuse a deleting sweep that names no criterion (``given`` maps criterion -> value).
+
+    A dry run needs none: listing every orphan is harmless, and is the recommended first step.
+    """
+    if dry_run or any(_is_set(given.get(name)) for name in SWEEP_CRITERIA):
+        return
+    raise ValidationError(
+        "sweep",
+        f"say which orphans to delete: {_choices(list(SWEEP_CRITERIA.values()))} (all=True means every "
+        "tokened orphan of any age, also pods kept on purpose and pods of a launch still running "
+        "in another process); run with dry_run=True first to see what would be deleted",
+    )
+
+
+def _is_set(value: object) -> bool:
+    # By identity: older_than=0 is a criterion, though 0 == False.
+    return value is not None and value is not False
+
+
+def _choices(items: list[str]) -> str:
+    return ", ".join(items[:-1]) + " or " + items[-1] if len(items) > 1 else items[0]
 
 
 @dataclass
@@ -208,6 +237,7 @@ class PodsBulk(PodsWaiting):
         *,
         group: str | None = None,
         older_than: float | timedelta | None = None,
+        all: bool = False,
         dry_run: bool = False,
         include_ungrouped: bool = False,
         now: datetime | None = None,
@@ -219,8 +249,14 @@ class PodsBulk(PodsWaiting):
 
         ::
 
-            found = (await client.pods.sweep(group="nightly", dry_run=True)).found
+            found = (await client.pods.sweep(dry_run=True)).found       # look first
+            result = await client.pods.sweep(group="nightly")
             result = await client.pods.sweep(older_than=3600)   # any group, over an hour old
+
+        A sweep that deletes needs a criterion: ``group``, ``older_than`` or ``all=True``
+        (every orphan of any age: also pods kept with ``on_exit="keep"`` and pods of a launch
+        running right now in another process); without one it raises ``ValidationError``.
+        A dry run needs none.
 
         A pod is an orphan if it carries this SDK's client token (``YOTTA_ASYNC_TOKEN``), is
         not TERMINATING or TERMINATED, and does not belong to a group still open in this
@@ -232,6 +268,8 @@ class PodsBulk(PodsWaiting):
         ``dry_run=True`` deletes nothing. ``wait=True`` also waits until the deleted pods
         are TERMINATED (``timeout`` seconds, default 300).
         """
+        if not isinstance(all, bool):
+            raise ValidationError("all", f"must be True or False, got {all!r}")
         if group is not None:
             check_label(group, "group")
         age = _age(older_than)
@@ -241,6 +279,7 @@ class PodsBulk(PodsWaiting):
         reference = now or datetime.now(timezone.utc)
         if reference.tzinfo is None:
             raise ValidationError("now", "must be a timezone-aware datetime")
+        check_sweep_criteria({"group": group, "older_than": older_than, "all": all}, dry_run=dry_run)
         active = self._active_tokens()
         orphans = []
         for pod in await self.list():
