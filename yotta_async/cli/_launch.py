@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shlex
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,7 @@ async def launch(ctx: Context) -> int:
     if args.concurrency is not None:
         options["concurrency"] = args.concurrency
     group = pods.group(**options)
+    ctx.leftovers.append(_finder(ctx, group.label))
     tracker = Tracker(count=args.count, name=request.name, label=group.label, group=group)
     follower = asyncio.ensure_future(tracker.follow(pods))
     outcome: BaseException | None = None
@@ -95,6 +97,19 @@ def _gone(pod: Pod) -> Pod:
     from ..models import PodStatus
 
     return msgspec.structs.replace(pod, status=PodStatus.TERMINATED)
+
+
+def _finder(ctx: Context, label: str) -> str:
+    """The exact commands that list, then delete, what is left of group ``label``."""
+    if ctx.simulate:
+        return "simulated pods end with this process"
+    args = ctx.args
+    where = "".join(
+        f" {flag} {shlex.quote(value)}"
+        for flag, value in (("--profile", args.profile), ("--base-url", args.base_url)) if value
+    )
+    sweep = f"yotta-async{where} sweep --group {shlex.quote(label)}"
+    return f"list them with: {sweep} --dry-run; delete them with: {sweep}"
 
 
 def _closing(then: str) -> str:

@@ -146,11 +146,16 @@ async def _amain(
 
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
+    leftovers: list[str] = []
 
     def on_sigint() -> None:
         if state.interrupted:
-            # A second Ctrl-C abandons the cleanup: say so, then leave at once.
-            out.error("interrupted again: cleanup abandoned; some pods may still exist")
+            # A second Ctrl-C abandons the cleanup: say so (even under -q, as an error line)
+            # with the command that finds what was left, then leave at once.
+            text = "interrupted again: cleanup abandoned; some pods may still exist"
+            if leftovers:
+                text += "; " + "; ".join(leftovers)
+            out.error(text)
             os._exit(EXIT_INTERRUPTED)
         state.interrupted = True
         if args.command == "launch":
@@ -176,7 +181,7 @@ async def _amain(
             if sim is not None:
                 _poll_faster(client, args.time_scale)
             ctx = Context(args, client, out, simulate=sim is not None,
-                          now=sim.now if sim is not None else None)
+                          now=sim.now if sim is not None else None, leftovers=leftovers)
             return await handler(ctx)
     except asyncio.CancelledError:
         if state.interrupted:

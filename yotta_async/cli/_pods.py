@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -27,6 +27,8 @@ class Context:
     simulate: bool = False
     # Under --simulate: the simulator's clock, which ``createdAt`` ages are measured on.
     now: Callable[[], datetime] | None = None
+    # Commands that find what an abandoned cleanup (a second Ctrl-C) leaves behind.
+    leftovers: list[str] = field(default_factory=list)
 
 
 Handler = Callable[[Context], Awaitable[int]]
