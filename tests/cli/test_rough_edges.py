@@ -71,3 +71,44 @@ def test_sweep_all_deletes_every_orphan(capsys: pytest.CaptureFixture[str]) -> N
     code, out, _ = _run(capsys, "--simulate", "-o", "json", "sweep", "--all")
     assert code == EXIT_OK
     assert len(json.loads(out)["deleted"]) == 2  # the demo account's two crashed-run pods
+
+
+@pytest.fixture
+def future_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The simulator sends a field this SDK version's model does not know."""
+    from yotta_async.testing import _state
+
+    render = _state.render
+
+    def with_future_field(*args: object, **kw: object) -> bytes:
+        body = render(*args, **kw)  # type: ignore[arg-type]
+        return body[:-1] + b',"futureField":{"nested":[1,2]}}'
+
+    monkeypatch.setattr(_state, "render", with_future_field)
+
+
+def _all_have_future_field(doc: object) -> None:
+    pods = doc if isinstance(doc, list) else [doc]
+    assert pods
+    for pod in pods:
+        assert isinstance(pod, dict) and pod["futureField"] == {"nested": [1, 2]}, pod
+
+
+@pytest.mark.usefixtures("future_field")
+def test_json_output_keeps_fields_the_model_does_not_know(capsys: pytest.CaptureFixture[str]) -> None:
+    fast = ["--simulate", "--time-scale", "0.002", "-o", "json"]
+    code, out, err = _run(capsys, *fast, "pods", "list")
+    assert code == EXIT_OK, err
+    listed = json.loads(out)
+    _all_have_future_field(listed)
+    code, out, err = _run(capsys, *fast, "pods", "get", str(listed[0]["id"]))
+    assert code == EXIT_OK, err
+    _all_have_future_field(json.loads(out))
+    for argv in (["pods", "create"], ["pods", "create", "--wait"],
+                 ["launch", "--count", "2", "--wait", "--then", "delete"]):
+        code, out, err = _run(capsys, *fast, *argv)
+        assert code == EXIT_OK, err
+        _all_have_future_field(json.loads(out))
+    code, out, err = _run(capsys, *fast, "sweep", "--dry-run")
+    assert code == EXIT_OK, err
+    _all_have_future_field(json.loads(out)["found"])

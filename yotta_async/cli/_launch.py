@@ -9,7 +9,7 @@ import shlex
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from ._pods import Context
+from ._pods import Context, api_fields
 from ._progress import Tracker, live_display
 from ._spec import build_request
 
@@ -70,6 +70,7 @@ async def launch(ctx: Context) -> int:
             await follower
         if running is None or args.then != "keep" or outcome is not None:
             running = await _final(pods, group, tracker)
+        await api_fields(ctx)
         _report(ctx, group, outcome, running)
     return 0
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -57,6 +57,15 @@ class Output:
         self._stderr: Console | None = None
         # Set while a live display runs: messages then print above it instead of through it.
         self.live: Console | None = None
+        self._api: dict[int, dict[str, Any]] = {}
+
+    def remember(self, raw_pods: Iterable[dict[str, Any]]) -> None:
+        """Pods as the API sent them: JSON output adds the fields the SDK's model lacks."""
+        for raw in raw_pods:
+            try:
+                self._api[int(raw["id"])] = raw
+            except (KeyError, TypeError, ValueError):
+                continue
 
     @property
     def json(self) -> bool:
@@ -137,7 +146,7 @@ class Output:
     def pods(self, pods: Sequence[Pod]) -> None:
         """A list of pods: a JSON array, or one table row per pod."""
         if self.json:
-            self.emit_json(list(pods))
+            self.emit_json([self.as_sent(p) for p in pods])
             return
         from rich.table import Table
         from rich.text import Text
@@ -160,7 +169,7 @@ class Output:
     def pod(self, pod: Pod) -> None:
         """One pod: its JSON object, or a two-column table of every field it has."""
         if self.json:
-            self.emit_json(pod)
+            self.emit_json(self.as_sent(pod))
             return
         import msgspec
         from rich.table import Table
@@ -178,6 +187,20 @@ class Output:
                 text = str(value)
             table.add_row(key, Text(text))  # data, not rich markup
         self.print_table(table)
+
+    def as_sent(self, pod: Pod) -> Any:
+        """The snapshot's fields, plus any field the API sent that the model does not know."""
+        raw = self._api.get(pod.id)
+        if not raw:
+            return pod
+        import msgspec
+
+        from ..models import Pod
+
+        known = {f.encode_name for f in msgspec.structs.fields(Pod)}
+        doc: dict[str, Any] = msgspec.to_builtins(pod)
+        doc.update((key, value) for key, value in raw.items() if key not in known)
+        return doc
 
     def actions(self, verb: str, results: Sequence[ActionResult]) -> None:
         """The outcome of an action on several pods: a JSON array, or a table."""

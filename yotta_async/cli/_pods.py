@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +37,11 @@ Handler = Callable[[Context], Awaitable[int]]
 
 async def pods_list(ctx: Context) -> int:
     """``pods list``: every pod, filtered by ``--region`` / ``--status``."""
+    if ctx.out.json:  # exactly what the API sent, fields the SDK does not model included
+        ctx.out.emit_json(
+            await ctx.client.pods.list_raw(regions=ctx.args.regions, statuses=ctx.args.statuses)
+        )
+        return 0
     pods = await ctx.client.pods.list(regions=ctx.args.regions, statuses=ctx.args.statuses)
     ctx.out.pods(pods)
     return 0
@@ -43,8 +49,21 @@ async def pods_list(ctx: Context) -> int:
 
 async def pods_get(ctx: Context) -> int:
     """``pods get ID``."""
+    if ctx.out.json:
+        ctx.out.emit_json(await ctx.client.pods.get_raw(ctx.args.id))
+        return 0
     ctx.out.pod(await ctx.client.pods.get(ctx.args.id))
     return 0
+
+
+async def api_fields(ctx: Context) -> None:
+    """Under ``--output json``: one listing, so printed pods keep the fields the SDK's model lacks."""
+    from ..errors import YottaError
+
+    if ctx.out.json:
+        # Best effort: without it, the SDK's own fields are printed regardless.
+        with contextlib.suppress(YottaError):
+            ctx.out.remember(await ctx.client.pods.list_raw())
 
 
 async def pods_create(ctx: Context) -> int:
@@ -55,6 +74,7 @@ async def pods_create(ctx: Context) -> int:
         ctx.out.info(f"created pod {pod.id}; waiting until it is RUNNING")
         pods = await ctx.client.pods.wait_all([pod.id], timeout=ctx.args.timeout)
         pod = pods[0]
+    await api_fields(ctx)
     ctx.out.pod(pod)
     return 0
 
@@ -100,6 +120,7 @@ async def pods_wait(ctx: Context) -> int:
     ids = list(dict.fromkeys(ctx.args.ids))
     ctx.out.info(f"waiting for {len(ids)} pod(s) to be {until.value}")
     pods = await ctx.client.pods.wait_all(ids, until=until, timeout=ctx.args.timeout)
+    await api_fields(ctx)
     ctx.out.pods(pods)
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._output import ActionResult
-from ._pods import Context
+from ._pods import Context, api_fields
 
 __all__ = ["sweep"]
 
@@ -25,7 +25,8 @@ async def sweep(ctx: Context) -> int:
     )
     out = ctx.out
     if out.json:
-        out.emit_json(_document(result))
+        await api_fields(ctx)
+        out.emit_json(_document(result, out))
     elif result.found:
         out.pods(result.found)
     if not result.found:
@@ -61,10 +62,10 @@ def _check_criteria(args: Any) -> None:
         ) from None
 
 
-def _document(result: Any) -> dict[str, Any]:
+def _document(result: Any, out: Any) -> dict[str, Any]:
     return {
         "dryRun": result.dry_run,
-        "found": result.found,
+        "found": [out.as_sent(p) for p in result.found],
         "deleted": result.deleted,
         "errors": [ActionResult(pid, exc).to_json() for pid, exc in result.errors.items()],
     }

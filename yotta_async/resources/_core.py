@@ -30,6 +30,10 @@ logger = logging.getLogger("yotta_async")
 # Built once, at import. Non-strict so that ids sent as JSON strings decode to int.
 POD_DECODER: ReplyDecoder[Pod] = ReplyDecoder(Pod)
 POD_LIST_DECODER: ReplyDecoder[list[Pod] | None] = ReplyDecoder(list[Pod] | None)
+# The API's own view of a pod, every field it sent (for tools that pass pods on unchanged).
+RAW_POD_DECODER: ReplyDecoder[dict[str, Any]] = ReplyDecoder(dict[str, Any])
+RawPods = list[dict[str, Any]]  # an alias: inside PodsCore, ``list`` is the method
+RAW_POD_LIST_DECODER: ReplyDecoder[RawPods | None] = ReplyDecoder(RawPods | None)
 # How many pods' last seen status are remembered, to explain a refused action (code 12001).
 SEEN_STATUSES = 4096
 
@@ -159,13 +163,31 @@ class PodsCore:
         ``statuses`` takes ``PodStatus`` members, names (aliases such as ``"STOPPED"``
         included) or the legacy integers 0-6.
         """
-        params: list[tuple[str, str]] = []
-        for region in _strings(regions, "regions"):
-            params.append(("regionList", region))
-        for status in _statuses(statuses):
-            params.append(("statusList", status.value))
+        params = _list_params(regions, statuses)
         pods = await self._session.request("GET", "/v2/pods", POD_LIST_DECODER, params=params)
         return pods or []
+
+    async def list_raw(
+        self,
+        *,
+        regions: Iterable[str] | None = None,
+        statuses: Iterable[PodStatus | str | int] | None = None,
+    ) -> RawPods:
+        """Like :meth:`list`, but each pod exactly as the API sent it: a dict with the API's
+        camelCase keys, fields this SDK version does not model included.
+
+        For tools that pass pods on (the CLI's ``--output json`` uses it)::
+
+            for pod in await client.pods.list_raw():
+                print(pod["id"], pod.get("someNewField"))
+        """
+        params = _list_params(regions, statuses)
+        pods = await self._session.request("GET", "/v2/pods", RAW_POD_LIST_DECODER, params=params)
+        return pods or []
+
+    async def get_raw(self, pod_id: PodId) -> dict[str, Any]:
+        """Like :meth:`get`, but the pod exactly as the API sent it (see :meth:`list_raw`)."""
+        return await self._session.request("GET", f"/v2/pods/{_pid(pod_id)}", RAW_POD_DECODER)
 
     async def get(self, pod_id: PodId) -> Pod:
         """One pod by id. Raises ``PodNotFoundError`` if it does not exist (any more)."""
@@ -215,6 +237,14 @@ def _request(request: PodCreateRequest | None, fields: dict[str, Any]) -> PodCre
         )
     request.validate()  # it may have been mutated since construction
     return request
+
+
+def _list_params(
+    regions: Iterable[str] | None, statuses: Iterable[PodStatus | str | int] | None
+) -> list[tuple[str, str]]:
+    params = [("regionList", region) for region in _strings(regions, "regions")]
+    params += [("statusList", status.value) for status in _statuses(statuses)]
+    return params
 
 
 def _strings(values: Iterable[str] | None, field: str) -> list[str]:
