@@ -6,7 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import anyio
 import msgspec
@@ -23,10 +23,12 @@ from .errors import (
     WaitTimeoutError,
     YottaError,
 )
-from .models import Pod, PodCreateRequest, PodStatus
+from .models import Pod, PodCreateFields, PodCreateRequest, PodStatus
 from .waiter import RUNNING, check_timeout
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .resources._bulk import PodsBulk
 
 __all__ = ["OnExit", "PodGroup"]
@@ -126,6 +128,10 @@ class PodGroup:
         return frozenset(e.token for e in self._entries)
 
     # -- creating ----------------------------------------------------------------------------
+    @overload
+    async def create(self, request: PodCreateRequest, /) -> Pod: ...
+    @overload
+    async def create(self, request: None = None, /, **fields: Unpack[PodCreateFields]) -> Pod: ...
     async def create(self, request: PodCreateRequest | None = None, /, **fields: Any) -> Pod:
         """Create one pod in the group (arguments as in ``client.pods.create``); exactly once."""
         from .resources._core import _request
@@ -145,6 +151,17 @@ class PodGroup:
         entry.state, entry.pod = "created", pod
         return pod
 
+    @overload
+    async def launch(
+        self, request: PodCreateRequest, /, count: int = 1, *, wait: bool = True,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> list[Pod]: ...
+    @overload
+    async def launch(
+        self, request: None = None, /, count: int = 1, *, wait: bool = True,
+        timeout: float | None = None,  # noqa: ASYNC109
+        **fields: Unpack[PodCreateFields],
+    ) -> list[Pod]: ...
     async def launch(
         self,
         request: PodCreateRequest | None = None,

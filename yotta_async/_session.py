@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -85,6 +85,9 @@ class Session:
         self.max_concurrency = max_concurrency
         self._borrowed = session
         self._owned: aiohttp.ClientSession | None = None
+        # The loop the HTTP session works on, and what closes an owned one when that loop ends.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._guard: AsyncGenerator[None, None] | None = None
         self._headers = proto.build_headers(api_key or "", USER_AGENT)
         self._json_headers = {**self._headers, "Content-Type": "application/json"}
         import aiohttp  # a client that is built will talk HTTP: pay for the import now
@@ -108,26 +111,60 @@ class Session:
     def closed(self) -> bool:
         return self._closed
 
-    def _http(self) -> aiohttp.ClientSession:
+    async def _http(self) -> aiohttp.ClientSession:
         if self._closed:
             raise ConfigurationError(CLIENT_CLOSED)
+        loop = asyncio.get_running_loop()
         if self._borrowed is not None:
             if self._borrowed.closed:  # aiohttp would raise a bare RuntimeError
                 raise ConfigurationError("the aiohttp session passed as session= is closed")
+            if self._loop is not None and self._loop is not loop:
+                raise ConfigurationError(
+                    "the aiohttp session passed as session= belongs to another event loop; create "
+                    "the session and the YottaClient inside the asyncio.run() that uses them"
+                )
+            self._loop = loop
             return self._borrowed
+        if self._owned is not None and self._loop is not loop:
+            self._rebind()
         if self._owned is None:
             import aiohttp
 
             connector = aiohttp.TCPConnector(limit=self.max_concurrency, limit_per_host=0)
             self._owned = aiohttp.ClientSession(connector=connector)
+            self._loop = loop
+            # Closes the session on this loop when it shuts down (asyncio.run finalises async
+            # generators before closing the loop), so a client that outlives its loop leaks
+            # no connection and a later loop can open its own.
+            self._guard = _close_at_loop_end(self._owned)
+            await self._guard.__anext__()
         return self._owned
+
+    def _rebind(self) -> None:
+        """Let go of an owned session made on another event loop, if that loop has ended."""
+        old, loop = self._owned, self._loop
+        assert old is not None and loop is not None
+        if not old.closed and not loop.is_closed():
+            raise ConfigurationError(
+                "this YottaClient's connections belong to another event loop that is still open; "
+                "use one YottaClient per event loop (or close it with aclose() on its own loop first)"
+            )
+        if not old.closed:  # that loop was closed without finalising async generators
+            logger.debug("the event loop of the previous HTTP session was closed without closing it")
+        self._owned = self._guard = self._loop = None
+        self._limiter = None  # a CapacityLimiter's waiters belong to one loop
 
     async def aclose(self) -> None:
         """Close the owned aiohttp session; a borrowed one is left open."""
         self._closed = True
-        owned, self._owned = self._owned, None
-        if owned is not None:
-            await owned.close()
+        owned, guard, loop = self._owned, self._guard, self._loop
+        self._owned = self._guard = None
+        if owned is None or guard is None or loop is None or owned.closed:
+            return
+        if loop is asyncio.get_running_loop():
+            await guard.aclose()  # closes the session
+        elif not loop.is_closed():  # its own loop, still running elsewhere, closes it
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(guard.aclose(), loop))
 
     # -- flow control ------------------------------------------------------------------
     # Three mechanisms, all client-wide:
@@ -252,14 +289,14 @@ class Session:
     ) -> T:
         import aiohttp  # already loaded by __init__; a dict lookup
 
-        self._http()  # a closed client fails at once, not after queueing
+        await self._http()  # a closed client fails at once, not after queueing
         headers = self._json_headers if body is not None else self._headers
         await self._cooled()
         async with self._capacity():
             await self._pace()
             # Only now: the client (or a borrowed session) may have been closed while we
             # queued, and aiohttp would then raise a bare RuntimeError.
-            http = self._http()
+            http = await self._http()
             started = self._clock()
             status = 0
             try:
@@ -304,6 +341,14 @@ class Session:
 
     def __repr__(self) -> str:
         return f"Session(base_url={self.base_url!r})"
+
+
+async def _close_at_loop_end(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    """Holds ``session`` open until closed itself (by ``aclose`` or at the loop's shutdown)."""
+    try:
+        yield
+    finally:
+        await session.close()
 
 
 async def _read_capped(stream: Any, status: int, method: str, path: str) -> bytes:

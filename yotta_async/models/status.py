@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["PodStatus", "decode_status"]
+__all__ = ["PodStatus", "StatusLike", "StatusName", "WaitUntil", "decode_status"]
 
 # Names other sources use for the same states (API-NOTES.md, "Status vocabulary").
 _ALIASES = {
@@ -118,3 +118,13 @@ _TRANSITIONAL = frozenset(
         PodStatus.TERMINATING,
     }
 )
+
+# What a ``statuses=`` filter or ``until=`` accepts besides PodStatus members, spelled out so
+# that mypy catches a typo such as "RUNING" (the run-time check catches it too).
+StatusName = Literal[
+    "PENDING", "PREPARING", "INITIALIZING", "RUNNING", "PAUSING", "PAUSED", "TERMINATING",
+    "TERMINATED", "FAILED", "INITIALIZE", "STOPPING", "STOPPED",
+]
+LegacyStatusCode = Literal[0, 1, 2, 3, 4, 5, 6]
+StatusLike = PodStatus | StatusName | LegacyStatusCode
+WaitUntil = PodStatus | Literal["RUNNING", "PAUSED", "TERMINATED", "running", "paused", "terminated"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from .._protocol import ReplyDecoder
 from .._session import IGNORE_DATA, RETRY_UNSENT, Session, encode
@@ -19,10 +19,12 @@ from .._token import (
     stamp,
 )
 from ..errors import InvalidStateError, ValidationError, YottaError
-from ..models import Pod, PodCreateRequest, PodStatus
+from ..models import Pod, PodCreateFields, PodCreateRequest, PodStatus, StatusLike
 from ._ids import PodId, pod_id
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is 3.11+; annotations only
+
     from .._client import YottaClient
 
 logger = logging.getLogger("yotta_async")
@@ -60,6 +62,13 @@ class PodsCore:
             del seen[next(iter(seen))]
         return pod
 
+    @overload
+    async def create(self, request: PodCreateRequest, /, *, client_token: str | bool = True) -> Pod: ...
+    @overload
+    async def create(
+        self, request: None = None, /, *, client_token: str | bool = True,
+        **fields: Unpack[PodCreateFields],
+    ) -> Pod: ...
     async def create(
         self,
         request: PodCreateRequest | None = None,
@@ -156,7 +165,7 @@ class PodsCore:
         self,
         *,
         regions: Iterable[str] | None = None,
-        statuses: Iterable[PodStatus | str | int] | None = None,
+        statuses: Iterable[StatusLike] | None = None,
     ) -> list[Pod]:
         """All pods of the organisation, optionally filtered by region and status.
 
@@ -171,7 +180,7 @@ class PodsCore:
         self,
         *,
         regions: Iterable[str] | None = None,
-        statuses: Iterable[PodStatus | str | int] | None = None,
+        statuses: Iterable[StatusLike] | None = None,
     ) -> RawPods:
         """Like :meth:`list`, but each pod exactly as the API sent it: a dict with the API's
         camelCase keys, fields this SDK version does not model included.
@@ -240,7 +249,7 @@ def _request(request: PodCreateRequest | None, fields: dict[str, Any]) -> PodCre
 
 
 def _list_params(
-    regions: Iterable[str] | None, statuses: Iterable[PodStatus | str | int] | None
+    regions: Iterable[str] | None, statuses: Iterable[StatusLike] | None
 ) -> list[tuple[str, str]]:
     params = [("regionList", region) for region in _strings(regions, "regions")]
     params += [("statusList", status.value) for status in _statuses(statuses)]

@@ -10,7 +10,7 @@ from .._backoff import Backoff
 from .._session import RETRY_NEVER
 from .._watcher import PodChange, PodWatcher, PodWatchStream, WatchPolicy
 from ..errors import ValidationError, YottaError
-from ..models import Pod, PodStatus
+from ..models import Pod, PodStatus, WaitUntil
 from ..waiter import (
     PAUSED,
     RUNNING,
@@ -170,7 +170,7 @@ class PodsWaiting(PodsCore):
         self,
         ids: Iterable[PodId],
         *,
-        until: PodStatus | str = ...,
+        until: WaitUntil = ...,
         timeout: float | None = ...,
         return_exceptions: Literal[False] = ...,
     ) -> list[Pod]: ...
@@ -179,7 +179,7 @@ class PodsWaiting(PodsCore):
         self,
         ids: Iterable[PodId],
         *,
-        until: PodStatus | str = ...,
+        until: WaitUntil = ...,
         timeout: float | None = ...,
         return_exceptions: Literal[True],
     ) -> list[Pod | YottaError]: ...
@@ -187,7 +187,7 @@ class PodsWaiting(PodsCore):
         self,
         ids: Iterable[PodId],
         *,
-        until: PodStatus | str = PodStatus.RUNNING,
+        until: WaitUntil = PodStatus.RUNNING,
         timeout: float | None = None,
         return_exceptions: bool = False,
     ) -> list[Pod] | list[Pod | YottaError]:
@@ -216,7 +216,7 @@ class PodsWaiting(PodsCore):
         self,
         ids: Iterable[PodId],
         *,
-        until: PodStatus | str = ...,
+        until: WaitUntil = ...,
         timeout: float | None = ...,
         return_exceptions: Literal[False] = ...,
     ) -> AsyncIterator[Pod]: ...
@@ -225,7 +225,7 @@ class PodsWaiting(PodsCore):
         self,
         ids: Iterable[PodId],
         *,
-        until: PodStatus | str = ...,
+        until: WaitUntil = ...,
         timeout: float | None = ...,
         return_exceptions: Literal[True],
     ) -> AsyncIterator[Pod | YottaError]: ...
@@ -233,7 +233,7 @@ class PodsWaiting(PodsCore):
         self,
         ids: Iterable[PodId],
         *,
-        until: PodStatus | str = PodStatus.RUNNING,
+        until: WaitUntil = PodStatus.RUNNING,
         timeout: float | None = None,
         return_exceptions: bool = False,
     ) -> AsyncIterator[Pod] | AsyncIterator[Pod | YottaError]:
@@ -264,7 +264,7 @@ class PodsWaiting(PodsCore):
         return PodWatchStream(self._watcher, None if ids is None else _ids(ids))
 
     def _settle(
-        self, pids: list[int], until: PodStatus | str, timeout: float | None, return_exceptions: bool
+        self, pids: list[int], until: WaitUntil, timeout: float | None, return_exceptions: bool
     ) -> Settle:
         target = target_for(until)
         return Settle(
