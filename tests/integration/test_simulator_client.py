@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -144,8 +143,8 @@ async def test_fail_image_pods_reach_failed(sim: Simulator, client: YottaClient,
 
 async def test_plugin_fixtures(yotta_simulator: Simulator, yotta_client: YottaClient) -> None:
     pod = await yotta_client.pods.create(request())
-    # The fixture runs on the real clock at time_scale 0.001: ~45 ms to RUNNING.
-    pod = await poll_until(yotta_client, pod.id, PodStatus.RUNNING, lambda s: asyncio.sleep(0.005))
+    # The fixtures share a ManualClock: sleeping on it moves the simulated pod along.
+    pod = await poll_until(yotta_client, pod.id, PodStatus.RUNNING, yotta_simulator.clock.sleep)
     assert pod.status is PodStatus.RUNNING
     assert yotta_simulator.live_pods() == 1
     assert yotta_simulator.request_counts["POST /v2/pods"] == 1
