@@ -48,7 +48,7 @@ async def rig() -> AsyncIterator[tuple[Simulator, YottaClient, list[int]]]:
 
 
 def poller_running(client: YottaClient) -> bool:
-    return "_watcher" in vars(client.pods) and client.pods.waits.watcher.running
+    return client.pods.waits.watcher.running
 
 
 async def test_breaking_out_of_watch_stops_the_poller() -> None:
