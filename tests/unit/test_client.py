@@ -243,7 +243,7 @@ async def test_borrowed_session_is_used_and_never_closed(mock_api: aioresponses)
     mock_api.get("https://api.yottalabs.ai/v2/pods/1", payload=OK_POD)
     async with aiohttp.ClientSession() as borrowed:
         async with YottaClient(KEY, session=borrowed) as client:
-            assert client._session._http() is borrowed
+            assert await client._session._http() is borrowed
             pod = await client.pods.get(1)
             assert pod.id == 1
             assert client._session._owned is None
@@ -264,7 +264,7 @@ async def test_closed_borrowed_session_is_a_configuration_error(mock_api: aiores
 @pytest.mark.parametrize("limit", [1, 7, 200])
 async def test_max_concurrency_sizes_the_connection_pool(limit: int) -> None:
     async with YottaClient(KEY, max_concurrency=limit) as client:
-        connector = client._session._http().connector
+        connector = (await client._session._http()).connector
         assert connector is not None
         assert connector.limit == limit
         assert connector.limit_per_host == 0

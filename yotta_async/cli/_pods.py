@@ -2,37 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING
-
-from ._output import ActionResult, Output
+from ._context import Context, Handler, api_fields
+from ._output import ActionResult
 from ._spec import build_request
 
-if TYPE_CHECKING:
-    from .._client import YottaClient
-
 __all__ = ["HANDLERS", "Context", "handler_for"]
-
-
-@dataclass
-class Context:
-    """What every command handler gets: parsed flags, an open client and the output."""
-
-    args: argparse.Namespace
-    client: YottaClient
-    out: Output
-    simulate: bool = False
-    # Under --simulate: the simulator's clock, which ``createdAt`` ages are measured on.
-    now: Callable[[], datetime] | None = None
-    # Commands that find what an abandoned cleanup (a second Ctrl-C) leaves behind.
-    leftovers: list[str] = field(default_factory=list)
-
-
-Handler = Callable[[Context], Awaitable[int]]
 
 
 async def pods_list(ctx: Context) -> int:
@@ -54,16 +28,6 @@ async def pods_get(ctx: Context) -> int:
         return 0
     ctx.out.pod(await ctx.client.pods.get(ctx.args.id))
     return 0
-
-
-async def api_fields(ctx: Context) -> None:
-    """Under ``--output json``: one listing, so printed pods keep the fields the SDK's model lacks."""
-    from ..errors import YottaError
-
-    if ctx.out.json:
-        # Best effort: without it, the SDK's own fields are printed regardless.
-        with contextlib.suppress(YottaError):
-            ctx.out.remember(await ctx.client.pods.list_raw())
 
 
 async def pods_create(ctx: Context) -> int:

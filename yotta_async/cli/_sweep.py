@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._context import Context, api_fields
 from ._output import ActionResult
-from ._pods import Context, api_fields
 
 __all__ = ["sweep"]
 
@@ -46,8 +46,8 @@ async def sweep(ctx: Context) -> int:
 
 def _check_criteria(args: Any) -> None:
     """Exit 2 (nothing sent) for a deleting sweep that names none of the SDK's criteria."""
+    from .._bulk import SWEEP_CRITERIA, check_sweep_criteria
     from ..errors import ValidationError
-    from ..resources._bulk import SWEEP_CRITERIA, check_sweep_criteria
     from ._config import UsageError
 
     given = {name: getattr(args, "sweep_all" if name == "all" else name, None) for name in SWEEP_CRITERIA}
