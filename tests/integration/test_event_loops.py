@@ -47,6 +47,7 @@ def threaded() -> Iterator[ThreadedSim]:
 async def _use(client: YottaClient, sim: Simulator) -> PodStatus:
     pod = await client.pods.create(name="loop", image="img", gpu_type="NVIDIA_H100_80G", gpu_count=1)
     pod = await client.pods.wait_until_running(pod.id, timeout=60)
+    [pod] = await client.pods.wait_all([pod.id], timeout=60)  # the shared watcher, too
     await client.pods.delete(pod.id)
     return pod.status
 

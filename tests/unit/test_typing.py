@@ -51,3 +51,12 @@ def test_mypy_rejects_exactly_the_bad_calls(tmp_path: Path) -> None:
     errors = {int(m.group(1)) for m in re.finditer(r"user_code\.py:(\d+): error", out)}
     expected = {n for n, line in enumerate(USER_CODE.splitlines(), 1) if "# E:" in line}
     assert errors == expected, out + err
+
+
+def test_the_typed_dict_is_right_at_run_time_too() -> None:
+    from yotta_async.models import PodCreateFields, PodCreateRequest
+
+    assert PodCreateFields.__required_keys__ == {"name", "image", "gpu_type", "gpu_count"}
+    model_fields = set(PodCreateRequest.__struct_fields__)
+    assert model_fields <= PodCreateFields.__optional_keys__ | PodCreateFields.__required_keys__
+    assert PodCreateFields.__optional_keys__ - model_fields == {"env", "region"}  # build() shapes
