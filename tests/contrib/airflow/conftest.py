@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 
 if importlib.util.find_spec("airflow") is None:
     if os.environ.get("YOTTA_REQUIRE_AIRFLOW") == "1":
-        raise RuntimeError("YOTTA_REQUIRE_AIRFLOW=1 but Airflow is not installed: pip install -e '.[airflow]'")
+        raise RuntimeError("YOTTA_REQUIRE_AIRFLOW=1 but Airflow is missing: pip install -e '.[airflow]'")
     collect_ignore_glob = ["test_*.py"]
     AIRFLOW_HOME = None
 else:

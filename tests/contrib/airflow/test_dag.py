@@ -19,7 +19,8 @@ FAST = {"poll_floor": 0.05, "poll_max": 0.2}
 def server(airflow_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedSimulator]:
     """A simulator 100x faster than real time, and ``yotta_default`` pointing at it."""
     with threaded_simulator(time_scale=0.01) as srv:
-        monkeypatch.setenv("AIRFLOW_CONN_YOTTA_DEFAULT", connection_json(srv.sim.api_key, srv.sim.base_url, **FAST))
+        conn = connection_json(srv.sim.api_key, srv.sim.base_url, **FAST)
+        monkeypatch.setenv("AIRFLOW_CONN_YOTTA_DEFAULT", conn)
         yield srv
 
 
@@ -83,7 +84,9 @@ def test_launch_defer_xcom_delete(
     assert all(any(v["key"] == "RUN" and v["value"] == run.run_id for v in env) for env in envs)
 
 
-def test_retried_launch_adopts_the_pods_its_failed_try_made(server: ThreadedSimulator, airflow_db: Path) -> None:
+def test_retried_launch_adopts_the_pods_its_failed_try_made(
+    server: ThreadedSimulator, airflow_db: Path
+) -> None:
     dag = load_dag(DAG_SOURCES / "yotta_retry.py", airflow_db)
     run = dag.test()
 
@@ -94,7 +97,7 @@ def test_retried_launch_adopts_the_pods_its_failed_try_made(server: ThreadedSimu
     assert counts["POST /v2/pods"] == 4  # try 2 created nothing: it adopted try 1's four pods
     all_pods = server.call(lambda: sim.pods())
     assert len(all_pods) == 4
-    tokens = {next(v["value"] for v in p["environmentVars"] if v["key"] == "YOTTA_ASYNC_TOKEN") for p in all_pods}
+    tokens = {v["value"] for p in all_pods for v in p["environmentVars"] if v["key"] == "YOTTA_ASYNC_TOKEN"}
     assert len(tokens) == 4 and all(t.endswith("-t1") for t in tokens)
     assert sorted(p["id"] for p in xcom(run, "launch")) == sorted(str(p["id"]) for p in all_pods)
     assert server.call(lambda: sim.live_pods()) == 0
