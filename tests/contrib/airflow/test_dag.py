@@ -101,3 +101,30 @@ def test_retried_launch_adopts_the_pods_its_failed_try_made(
     assert len(tokens) == 4 and all(t.endswith("-t1") for t in tokens)
     assert sorted(p["id"] for p in xcom(run, "launch")) == sorted(str(p["id"]) for p in all_pods)
     assert server.call(lambda: sim.live_pods()) == 0
+
+
+def test_worker_wait_pause_and_templated_delete(server: ThreadedSimulator, airflow_db: Path) -> None:
+    dag = load_dag(DAG_SOURCES / "yotta_modes.py", airflow_db)
+    run = dag.test()
+
+    assert str(run.state) == "success", task_states(run)
+    pods = xcom(run, "launch")
+    assert [p["status"] for p in pods] == ["RUNNING", "RUNNING"]
+    assert sorted(xcom(run, "pause")) == sorted(p["id"] for p in pods)
+    assert sorted(xcom(run, "delete")) == sorted(p["id"] for p in pods)
+    sim = server.sim
+    counts = server.call(lambda: dict(sim.request_counts))
+    assert counts["POST /v2/pods/{id}/pause"] == 2 and counts["DELETE /v2/pods/{id}"] == 2
+    assert server.call(lambda: sim.live_pods()) == 0
+
+
+def test_a_launch_whose_pods_fail_cleans_up_and_fails(server: ThreadedSimulator, airflow_db: Path) -> None:
+    dag = load_dag(DAG_SOURCES / "yotta_fails.py", airflow_db)
+    run = dag.test()
+
+    assert str(run.state) == "failed"
+    assert task_states(run)["launch"] == ("failed", 1)
+    sim = server.sim
+    counts = server.call(lambda: dict(sim.request_counts))
+    assert counts["POST /v2/pods"] == 2 and counts["DELETE /v2/pods/{id}"] == 2  # FAILED pods deleted
+    assert server.call(lambda: sim.live_pods()) == 0
