@@ -264,3 +264,34 @@ async def test_before_airflow_3_3_a_cancel_asks_the_task_state_first(
         await task
     assert sim.request_counts["DELETE /v2/pods/{id}"] == deleted
     assert borrowed_clients() == {}
+
+
+class _TI:
+    dag_id, task_id, run_id, map_index = "d", "t", "r", -1
+
+
+async def test_task_state_asks_the_task_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+    from airflow.utils.state import TaskInstanceState
+
+    asked: list[dict[str, Any]] = []
+
+    def get_task_states(**kwargs: Any) -> dict[str, dict[str, Any]]:
+        asked.append(kwargs)
+        return {"r": {"t": TaskInstanceState.DEFERRED}}
+
+    monkeypatch.setattr(RuntimeTaskInstance, "get_task_states", staticmethod(get_task_states))
+    trigger = YottaPodsTrigger(pod_ids=[1], on_kill_action="delete")
+    assert await trigger.task_state() is None and not await trigger.safe_to_cancel()  # no task instance
+    trigger.task_instance = _TI()  # type: ignore[assignment]
+    assert await trigger.task_state() == "deferred"
+    assert not await trigger.safe_to_cancel()
+    assert asked[0] == {"dag_id": "d", "task_ids": ["t"], "run_ids": ["r"], "map_index": -1}
+
+
+async def test_an_unreadable_task_state_is_never_safe_to_cancel() -> None:
+    trigger = YottaPodsTrigger(pod_ids=[1], on_kill_action="delete")
+    trigger.task_instance = _TI()  # type: ignore[assignment]
+    # outside a triggerer there is no supervisor to ask: the lookup fails, and we keep the pods
+    assert await trigger.task_state() is None
+    assert not await trigger.safe_to_cancel()
