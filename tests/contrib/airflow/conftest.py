@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -40,6 +41,32 @@ else:
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         }
     )
+    # Importing Airflow configures logging process-wide (root logger at INFO with a stream
+    # handler, warnings routed to logging). Do it now, then put the rest of the suite's logging
+    # back, so that running these tests alongside the others changes nothing for them.
+    _ROOT_STATE = (logging.getLogger().level, list(logging.getLogger().handlers))
+    import airflow.sdk  # noqa: F401
+
+
+def _restore_logging() -> None:
+    if AIRFLOW_HOME is None:
+        return
+    root = logging.getLogger()
+    level, handlers = _ROOT_STATE
+    root.setLevel(level)
+    for handler in [h for h in root.handlers if h not in handlers and type(h) is logging.StreamHandler]:
+        root.removeHandler(handler)
+    logging.captureWarnings(False)
+
+
+_restore_logging()
+
+
+@pytest.fixture(autouse=True)
+def _airflow_logging_stays_here() -> Iterator[None]:
+    """Whatever a ``dag.test()`` configures, the tests after this one get the suite's logging back."""
+    yield
+    _restore_logging()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -51,7 +51,15 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from importlib import import_module
 
-    return getattr(import_module(f"{__name__}.{module}"), name)
+    try:
+        loaded = import_module(f"{__name__}.{module}")
+    except ImportError as exc:
+        if exc.name is None or exc.name.split(".")[0] not in ("airflow", "asgiref"):
+            raise
+        raise ImportError(
+            f"{name} needs Apache Airflow 3: pip install 'yotta-async[airflow]' ({exc})", name=exc.name
+        ) from exc
+    return getattr(loaded, name)
 
 
 def get_provider_info() -> dict[str, Any]:
