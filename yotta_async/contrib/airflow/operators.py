@@ -227,7 +227,9 @@ class YottaLaunchPodsOperator(_YottaOperator):
         if self.until != "paused":
             paused = [p.id for p in adopted.values() if p.status in (PodStatus.PAUSING, PodStatus.PAUSED)]
             if paused:
-                await client.pods.resume_many(paused)
+                failed = [e for e in await client.pods.resume_many(paused) if e is not None]
+                if failed:  # the wait then reports these pods as not running
+                    self.log.warning("could not resume %d adopted pods: %s", len(failed), failed[:3])
         results: dict[int, Pod] = dict(adopted)
         errors: list[tuple[int, YottaError]] = []
         limiter = anyio.CapacityLimiter(CREATE_CONCURRENCY)
