@@ -8,6 +8,7 @@ not a silent no-op) and runs this package.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import logging
@@ -30,6 +31,7 @@ else:
     # Airflow reads its configuration when first imported, so the home, the DB and the DAG
     # folder are chosen here, before any test module imports it.
     AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="yotta-airflow-home-"))
+    atexit.register(shutil.rmtree, AIRFLOW_HOME, True)
     DAGS = AIRFLOW_HOME / "dags"
     DAGS.mkdir()
     os.environ.update(
@@ -88,7 +90,6 @@ def airflow_db() -> Iterator[Path]:
     from airflow import settings
 
     settings.dispose_orm()
-    shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
 
 
 def connection_json(api_key: str, base_url: str, **extra: object) -> str:
