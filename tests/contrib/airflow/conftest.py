@@ -9,6 +9,7 @@ not a silent no-op) and runs this package.
 from __future__ import annotations
 
 import atexit
+import gc
 import importlib.util
 import json
 import logging
@@ -48,6 +49,11 @@ else:
     # back, so that running these tests alongside the others changes nothing for them.
     _ROOT_STATE = (logging.getLogger().level, list(logging.getLogger().handlers))
     import airflow.sdk  # noqa: F401
+
+    # Airflow's import leaves ~150,000 long-lived objects; every full GC of the rest of the
+    # session would scan them (the simulator's 10,000-pod list test got 60% slower). Freeze
+    # them out of the collector, as a long-running Airflow process would.
+    gc.freeze()
 
 
 def _restore_logging() -> None:

@@ -86,6 +86,9 @@ BIG = 2**63 - 1
         (f"[{{'id': '{BIG}', 'name': 'x'}}]", [BIG]),  # a rendered xcom_pull of the launch's XCom
         ('["5", "6"]', [5, 6]),
         ([], []),
+        ((7, 8), [7, 8]),
+        (iter(["9"]), [9]),
+        (4, [4]),
     ],
 )
 def test_pod_ids_come_in_every_shape_a_dag_hands_over(value: object, ids: list[int]) -> None:

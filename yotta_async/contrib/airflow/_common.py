@@ -88,6 +88,8 @@ def pod_ids_from(value: object, field: str = "pod_ids") -> list[int]:
             value = [part for part in re.split(r"[,\s]+", text) if part]
     elif isinstance(value, (int, dict)):
         value = [value]
+    elif isinstance(value, Iterable) and not isinstance(value, (bytes, list, tuple)):
+        value = list(value)
     if not isinstance(value, (list, tuple)):
         raise ValidationError(field, f"expected a list of pod ids, got {type(value).__name__}")
     ids = []

@@ -96,7 +96,7 @@ class YottaPodsTrigger(BaseTrigger):
         on_kill_action: str = "keep",
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        self.pod_ids = pod_ids_from(list(pod_ids) if not isinstance(pod_ids, str) else pod_ids)
+        self.pod_ids = pod_ids_from(pod_ids)
         self.until = check_choice(until, "until", UNTIL)
         self.timeout = check_timeout(timeout)
         if not isinstance(conn_id, str) or not conn_id:
