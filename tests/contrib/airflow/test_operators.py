@@ -1,0 +1,109 @@
+"""Operator construction, templating and the pure helpers (the runs are in test_dag.py)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from yotta_async import PodCreateRequest, ValidationError
+from yotta_async.contrib.airflow import (
+    YottaDeletePodsOperator,
+    YottaLaunchPodsOperator,
+    YottaPausePodsOperator,
+)
+from yotta_async.contrib.airflow._common import UNTIL, pod_ids_from, task_token_prefix
+
+SPEC = {"name": "w", "image": "img", "gpu_type": "NVIDIA_H100_80G", "gpu_count": 1}
+
+
+def test_spec_keywords_and_airflow_keywords_are_told_apart() -> None:
+    op = YottaLaunchPodsOperator(task_id="launch", count=3, retries=2, env={"A": "1"}, region="us-east-1",
+                                 **SPEC)
+    assert op.retries == 2
+    assert op.spec == {**SPEC, "env": {"A": "1"}, "region": "us-east-1"}
+    requests = op._requests()
+    assert [r.name for r in requests] == ["w-0", "w-1", "w-2"]
+    assert requests[0].regions == ["us-east-1"]
+
+
+def test_templated_fields_and_ui() -> None:
+    assert "spec" in YottaLaunchPodsOperator.template_fields
+    assert YottaDeletePodsOperator.template_fields == ("pod_ids",)
+    assert YottaPausePodsOperator.template_fields == ("pod_ids",)
+    ops = (YottaLaunchPodsOperator, YottaDeletePodsOperator, YottaPausePodsOperator)
+    assert len({op.ui_color for op in ops}) == 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"count": 0, **SPEC}, "count"),
+        ({"count": True, **SPEC}, "count"),
+        ({"until": "ready-ish", **SPEC}, "until"),
+        ({"on_failure": "explode", **SPEC}, "on_failure"),
+        ({"placements": [("NVIDIA_H100_80G", "us-east-1")], **SPEC}, "placements"),
+        ({}, "spec"),
+        ({"request": PodCreateRequest(**SPEC), "name": "x"}, "request"),
+        ({"request": {"name": "x"}}, "request"),
+        ({"timeout": -1, **SPEC}, "timeout"),
+    ],
+)
+def test_bad_launch_arguments_name_the_field(kwargs: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        YottaLaunchPodsOperator(task_id="launch", **kwargs)
+    assert info.value.field == field
+
+
+def test_a_bad_spec_is_refused_before_anything_is_sent() -> None:
+    op = YottaLaunchPodsOperator(task_id="launch", **{**SPEC, "gpu_count": 0})
+    with pytest.raises(ValidationError):
+        op._requests()
+
+
+def test_unknown_keywords_still_reach_airflow() -> None:
+    with pytest.raises(TypeError):
+        YottaLaunchPodsOperator(task_id="launch", not_a_thing=1, **SPEC)
+
+
+def test_until_accepts_the_three_waits() -> None:
+    assert set(UNTIL) == {"running", "paused", "terminated"}
+    for until in ("running", "PAUSED", "Terminated"):
+        assert YottaLaunchPodsOperator(task_id="t", until=until, **SPEC).until == until.lower()
+
+
+BIG = 2**63 - 1
+
+
+@pytest.mark.parametrize(
+    ("value", "ids"),
+    [
+        ([1, "2"], [1, 2]),
+        ([{"id": str(BIG), "status": "RUNNING"}], [BIG]),
+        (str(BIG), [BIG]),
+        ("1, 2 3", [1, 2, 3]),
+        (f"[{{'id': '{BIG}', 'name': 'x'}}]", [BIG]),  # a rendered xcom_pull of the launch's XCom
+        ('["5", "6"]', [5, 6]),
+        ([], []),
+        ((7, 8), [7, 8]),
+        (iter(["9"]), [9]),
+        (4, [4]),
+    ],
+)
+def test_pod_ids_come_in_every_shape_a_dag_hands_over(value: object, ids: list[int]) -> None:
+    assert pod_ids_from(value) == ids
+
+
+@pytest.mark.parametrize("value", [None, 3.5, "[1,", [{"name": "x"}], ["-1"], [2**63]])
+def test_bad_pod_ids_are_validation_errors(value: object) -> None:
+    with pytest.raises(ValidationError):
+        pod_ids_from(value)
+
+
+def test_token_prefix_is_per_task_instance_and_in_the_sdk_alphabet() -> None:
+    a = task_token_prefix("dag with spaces/ü", "task", "manual__2025-01-01T00:00:00+00:00", -1)
+    assert a == task_token_prefix("dag with spaces/ü", "task", "manual__2025-01-01T00:00:00+00:00", -1)
+    assert a != task_token_prefix("dag with spaces/ü", "task", "manual__2025-01-01T00:00:00+00:00", 0)
+    # the SDK's token rule (client.pods.create's client_token): 1-128 of [A-Za-z0-9_.:-]
+    assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}", f"{a}999-t99")

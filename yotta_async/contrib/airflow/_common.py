@@ -1,0 +1,205 @@
+"""What the trigger and the operators share: wait targets, pod ids, XCom records, tokens, events."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import hashlib
+import re
+import threading
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+from ... import Pod, PodNotFoundError, PodStatus, ValidationError, YottaError
+
+__all__ = [
+    "DEAD",
+    "INT64_MAX",
+    "ON_FAILURE",
+    "TOKEN_ENV",
+    "UNTIL",
+    "check_choice",
+    "check_timeout",
+    "failure_record",
+    "index_of",
+    "pod_ids_from",
+    "pod_record",
+    "run_sync",
+    "task_token_prefix",
+]
+
+T = TypeVar("T")
+
+# until= value -> what the SDK's waiters take. Readiness (yotta_async.READY, from the
+# usable-pods work) becomes one more line here: "ready": READY.
+UNTIL: dict[str, PodStatus | str] = {
+    "running": PodStatus.RUNNING,
+    "paused": PodStatus.PAUSED,
+    "terminated": PodStatus.TERMINATED,
+}
+
+ON_FAILURE = ("delete", "pause", "keep")
+
+# The env var every SDK create carries (documented on client.pods.create); a test pins it
+# to what the SDK really stamps.
+TOKEN_ENV = "YOTTA_ASYNC_TOKEN"
+
+# Pods that are gone or going: a retry never adopts them.
+DEAD = frozenset({PodStatus.FAILED, PodStatus.TERMINATING, PodStatus.TERMINATED})
+
+INT64_MAX = 2**63 - 1
+_DIGITS = re.compile(r"^[0-9]{1,19}$")
+
+
+def check_choice(value: object, field: str, choices: Iterable[str]) -> str:
+    """``value`` lower-cased if it is one of ``choices``; ``ValidationError`` otherwise."""
+    options = tuple(choices)
+    if isinstance(value, PodStatus):
+        value = value.value
+    if not isinstance(value, str) or value.lower() not in options:
+        raise ValidationError(field, f"must be one of {', '.join(options)}; got {value!r}")
+    return value.lower()
+
+
+def check_timeout(value: object, field: str = "timeout") -> float | None:
+    """Seconds > 0 (``None`` for the SDK's default); ``ValidationError`` otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValidationError(field, f"must be a number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+def pod_ids_from(value: object, field: str = "pod_ids") -> list[int]:
+    """Pod ids from what a DAG hands over: ids (int or decimal string) or the launch's XCom.
+
+    Accepts a list of ids, a list of pod records (dicts with an ``"id"``, as
+    :class:`YottaLaunchPodsOperator` returns), one id, or a rendered template string holding
+    any of those (``"[...]"``, or ids separated by commas or spaces).
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                raise ValidationError(field, f"could not read pod ids from {text[:80]!r}") from None
+        else:
+            value = [part for part in re.split(r"[,\s]+", text) if part]
+    elif isinstance(value, (int, dict)):
+        value = [value]
+    elif isinstance(value, Iterable) and not isinstance(value, (bytes, list, tuple)):
+        value = list(value)
+    if not isinstance(value, (list, tuple)):
+        raise ValidationError(field, f"expected a list of pod ids, got {type(value).__name__}")
+    ids = []
+    for i, item in enumerate(value):
+        raw = item.get("id") if isinstance(item, dict) else item
+        ids.append(_pod_id(raw, f"{field}[{i}]"))
+    return ids
+
+
+def _pod_id(raw: object, field: str) -> int:
+    if isinstance(raw, str) and _DIGITS.match(raw.strip()):
+        raw = int(raw.strip())
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= INT64_MAX:
+        raise ValidationError(field, f"expected a pod id (positive int64 or decimal string), got {raw!r}")
+    return raw
+
+
+def pod_record(pod: Pod) -> dict[str, Any]:
+    """A JSON-safe summary of a pod for XCom and trigger events; ids travel as strings.
+
+    Keys: ``id``, ``name``, ``status``, ``image``, ``gpu_type``, ``gpu_count``, ``region``,
+    ``ssh_cmd``, ``ssh`` (``{"host", "port"}`` or ``None``), ``expose`` and ``created_at``
+    (epoch ms).
+    """
+    return {
+        "id": str(pod.id),
+        "name": pod.name,
+        "status": pod.status.value,
+        "image": pod.image,
+        "gpu_type": pod.gpu_type,
+        "gpu_count": pod.gpu_count,
+        "region": pod.region,
+        "ssh_cmd": pod.ssh_cmd,
+        "ssh": _ssh(pod),
+        "expose": [
+            {"port": e.port, "protocol": e.protocol, "host": e.host, "proxy_port": e.proxy_port,
+             "healthy": e.healthy}
+            for e in pod.expose or ()
+        ],
+        "created_at": pod.created_at,
+    }
+
+
+def _ssh(pod: Pod) -> dict[str, Any] | None:
+    """Where to ssh to: the SSH expose entry's proxy, else what ``ssh_cmd`` says."""
+    for entry in pod.expose or ():
+        if (entry.protocol or "").lower() == "ssh" and entry.host and entry.proxy_port:
+            return {"host": entry.host, "port": entry.proxy_port}
+    match = re.search(r"@([^\s:]+)(?:\s+-p\s*(\d+))?", pod.ssh_cmd or "")
+    if match:
+        return {"host": match.group(1), "port": int(match.group(2) or 22)}
+    return None
+
+
+def failure_record(pod_id: int, exc: BaseException) -> dict[str, Any]:
+    """Which pod failed and why, for a trigger event: id (string), error class, status, message."""
+    snapshot = getattr(exc, "pod", None)
+    status = snapshot.status.value if isinstance(snapshot, Pod) else None
+    if isinstance(exc, PodNotFoundError) and status is None:
+        status = "GONE"
+    message = str(exc) if isinstance(exc, YottaError) else repr(exc)
+    return {"pod_id": str(pod_id), "error": type(exc).__name__, "status": status, "message": message}
+
+
+def task_token_prefix(dag_id: str, task_id: str, run_id: str, map_index: int) -> str:
+    """The token prefix of every pod one task instance creates: ``af-<24 hex>-``.
+
+    Derived from (dag, task, run, map index) only, so every try of the task instance finds
+    the pods an earlier try made. A token is ``<prefix><pod index>-t<try>``: 1-128 characters
+    of the alphabet the SDK allows, whatever the DAG and run ids contain.
+    """
+    key = "\x1f".join((dag_id, task_id, run_id, str(map_index)))
+    return f"af-{hashlib.sha256(key.encode()).hexdigest()[:24]}-"
+
+
+def index_of(pod: Pod, prefix: str) -> int | None:
+    """The pod index encoded in a pod's token, if the token starts with ``prefix``."""
+    token = pod.env(TOKEN_ENV) or ""
+    if not token.startswith(prefix):
+        return None
+    head = token[len(prefix):].split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def run_sync(fn: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine function to completion from synchronous (worker) code.
+
+    Uses a fresh event loop; if this thread already runs one (``on_kill`` can be called from
+    a signal handler while ``execute`` is inside ``asyncio.run``), it runs in a helper thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_call(fn))
+    box: list[Any] = []
+
+    def target() -> None:
+        try:
+            box.append((True, asyncio.run(_call(fn))))
+        except BaseException as exc:
+            box.append((False, exc))
+
+    thread = threading.Thread(target=target, name="yotta-airflow-sync", daemon=True)
+    thread.start()
+    thread.join()
+    ok, result = box[0]
+    if not ok:
+        raise result
+    return result  # type: ignore[no-any-return]
+
+
+async def _call(fn: Callable[[], Awaitable[T]]) -> T:
+    return await fn()
