@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 from ... import Pod, PodNotFoundError, PodStatus, ValidationError, YottaError
+from ...models import WaitUntil
 
 __all__ = [
     "DEAD",
@@ -32,7 +33,7 @@ T = TypeVar("T")
 
 # until= value -> what the SDK's waiters take. Readiness (yotta_async.READY, from the
 # usable-pods work) becomes one more line here: "ready": READY.
-UNTIL: dict[str, PodStatus | str] = {
+UNTIL: dict[str, WaitUntil] = {
     "running": PodStatus.RUNNING,
     "paused": PodStatus.PAUSED,
     "terminated": PodStatus.TERMINATED,
