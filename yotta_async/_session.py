@@ -345,6 +345,10 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+# Decimal fields (prices) go out as JSON numbers, as the API types them, never as strings.
+_ENCODER = msgspec.json.Encoder(decimal_format="number")
+
+
 def encode(value: Any) -> bytes:
     """JSON-encode a request body."""
-    return msgspec.json.encode(value)
+    return _ENCODER.encode(value)
