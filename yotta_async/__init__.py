@@ -12,6 +12,7 @@
 
 from ._backoff import Backoff
 from ._client import YottaClient
+from ._expiry import DEFAULT_EXPIRY_GRACE, EXPIRES_ENV
 from ._group import PodGroup
 from ._version import __version__
 from ._watcher import PodChange
@@ -20,6 +21,7 @@ from .errors import (
     APIError,
     APITimeoutError,
     AuthenticationError,
+    BudgetExceededError,
     CleanupError,
     ConfigurationError,
     InvalidRequestError,
@@ -43,8 +45,11 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "Backoff",
+    "BudgetExceededError",
     "CleanupError",
     "ConfigurationError",
+    "DEFAULT_EXPIRY_GRACE",
+    "EXPIRES_ENV",
     "EnvVar",
     "ExposePort",
     "InvalidRequestError",

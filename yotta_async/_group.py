@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import msgspec
 
+from ._expiry import OnExpire
+from ._spend import GroupSpend
 from ._token import annotate, check_label, is_ambiguous, matching, new_token, token_of
 from .errors import (
     AuthenticationError,
@@ -88,6 +92,10 @@ class PodGroup:
         cleanup_timeout: float = 600.0,
         label: str | None = None,
         concurrency: int = 16,
+        max_hourly_cost: Decimal | int | str | None = None,
+        allow_unknown_cost: bool = False,
+        ttl: timedelta | float | None = None,
+        on_expire: OnExpire = "delete",
     ) -> None:
         if on_exit not in _POLICIES:
             raise ValidationError("on_exit", f"must be one of {', '.join(_POLICIES)}, got {on_exit!r}")
@@ -105,6 +113,10 @@ class PodGroup:
         self.on_error: OnExit = on_error
         self.cleanup_timeout = float(cleanup_timeout)
         self.concurrency = concurrency
+        self.spend = GroupSpend(
+            label=self.label, max_hourly_cost=max_hourly_cost,
+            allow_unknown_cost=allow_unknown_cost, ttl=ttl, on_expire=on_expire,
+        )
         self._pods = pods
         self._entries: list[_Entry] = []
         self._state: Literal["new", "open", "closing", "closed"] = "new"
@@ -112,8 +124,23 @@ class PodGroup:
     # -- what the group holds ----------------------------------------------------------------
     @property
     def pods(self) -> list[Pod]:
-        """The latest snapshot of each pod created through the group, in creation order."""
-        return [e.pod for e in self._entries if e.pod is not None]
+        """The latest snapshot of each pod created through the group, in creation order.
+
+        Pods refused by ``max_hourly_cost`` (and deleted at once) are not listed.
+        """
+        return [e.pod for e in self._entries if e.pod is not None and not self.spend.refused(e.pod.id)]
+
+    @property
+    def hourly_cost(self) -> Decimal:
+        """The exact hourly cost of the group's pods (those with a known price; see
+        :attr:`Pod.hourly_cost`). Pods deleted on expiry stop counting; paused ones count
+        their storage only."""
+        return self.spend.hourly_cost
+
+    @property
+    def expired(self) -> list[int]:
+        """The ids of the pods ``on_expire`` was applied to while the block was open."""
+        return list(self.spend.expired)
 
     @property
     def ids(self) -> list[int]:
@@ -133,6 +160,7 @@ class PodGroup:
         self._check_open()
         req = _request(request, fields)
         entry = _Entry(new_token())
+        req = self.spend.prepare(req, entry.token)  # the expiry stamp, if the group has a ttl
         self._entries.append(entry)  # registered before anything is sent
         try:
             pod = await self._pods._create_tokened(req, entry.token, self.label)
@@ -143,6 +171,7 @@ class PodGroup:
             entry.state = "unknown"  # cancelled mid-request: the server may have acted
             raise
         entry.state, entry.pod = "created", pod
+        await self.spend.admit(entry.token, pod)  # over the cap: deleted, BudgetExceededError
         return pod
 
     async def launch(
@@ -195,6 +224,7 @@ class PodGroup:
             )
 
     def _refresh(self, pods: list[Pod]) -> None:
+        self.spend.observe(pods)
         by_token = {token_of(p): p for p in pods}
         for entry in self._entries:
             pod = by_token.get(entry.token)
@@ -207,6 +237,7 @@ class PodGroup:
             raise ValidationError("group", "a PodGroup can be entered only once")
         self._state = "open"
         self._pods._register(self)
+        self.spend.start(self._pods, self._pods._session.runtime)
         return self
 
     async def __aexit__(
@@ -218,6 +249,8 @@ class PodGroup:
         self._state = "closing"
         policy = self.on_exit if exc is None else self.on_error
         try:
+            with anyio.CancelScope(shield=True):
+                await self.spend.stop()
             failures, interrupted = await self._shielded(policy)
         finally:
             self._state = "closed"
