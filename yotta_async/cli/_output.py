@@ -116,6 +116,10 @@ class Output:
         if not self.quiet:
             self._stderr_line(message)
 
+    def line(self, message: str) -> None:
+        """A log line on stderr that ``--quiet`` does not silence (the reaper's actions)."""
+        self._stderr_line(message)
+
     def error(self, message: str) -> None:
         """An error line on stderr; never silenced."""
         self._stderr_line(f"yotta-async: error: {message}")

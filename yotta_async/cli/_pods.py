@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +28,8 @@ class Context:
     simulate: bool = False
     # Under --simulate: the simulator's clock, which ``createdAt`` ages are measured on.
     now: Callable[[], datetime] | None = None
+    # Set on SIGINT/SIGTERM for commands that stop gracefully (the reaper) instead of cancelling.
+    stop: asyncio.Event | None = None
 
 
 Handler = Callable[[Context], Awaitable[int]]
