@@ -98,9 +98,9 @@ async def test_pods_expire_and_are_deleted_while_the_block_is_still_open(sim: Si
 
 async def test_on_expire_pause_waits_for_running_then_pauses(sim: Simulator) -> None:
     client = make_client(sim)
-    group = client.pods.group(ttl=60, on_expire="pause", on_exit="keep")
+    group = client.pods.group(ttl=20, on_expire="pause", on_exit="keep")
     async with client, group:
-        pod = await group.create(REQ)  # PENDING for ~45 s, so the 60 s ttl finds it starting
+        pod = await group.create(REQ)  # RUNNING only after 34-56 s: the 20 s ttl finds it starting
         env = {v.key: v.value for v in pod.environment_vars or []}
         assert env[ON_EXPIRE_ENV] == "pause"
         paused = await client.pods.wait_all([pod.id], until=S.PAUSED, timeout=3600)
