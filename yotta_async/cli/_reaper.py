@@ -86,7 +86,7 @@ class Reaper:
             self.stats.failures += 1
             self.say(f"{_stamp()} listing failed: {_why(exc)}; trying again in {self.every:g}s")
             return
-        limit = anyio.CapacityLimiter(self.concurrency)
+        limit = anyio.Semaphore(self.concurrency)
         async with anyio.create_task_group() as tg:
             for pod in found.found:
                 if self.stop.is_set():
@@ -97,7 +97,7 @@ class Reaper:
                     break
                 tg.start_soon(self._act, pod, limit)
 
-    async def _act(self, pod: Pod, limit: anyio.CapacityLimiter) -> None:
+    async def _act(self, pod: Pod, limit: anyio.Semaphore) -> None:
         from .._expiry import expires_at, sweep_action
         from ..errors import InvalidStateError, PodNotFoundError, YottaError
 
