@@ -47,7 +47,8 @@ async def sweep(ctx: Context) -> int:
     if not result.found:
         out.info(f"no {what} pods found")
     elif result.dry_run:
-        out.info(f"dry run: would act on {len(result.found)} pod(s); run again without --dry-run")
+        verb = "delete (or pause, as stamped)" if args.expired else "delete"
+        out.info(f"dry run: would {verb} {len(result.found)} pod(s); run again without --dry-run")
     else:
         paused = f", paused {len(result.paused)}" if result.paused else ""
         out.info(f"deleted {len(result.deleted)}{paused} of {len(result.found)} {what} pod(s)")
