@@ -11,11 +11,13 @@
 """
 
 from ._backoff import Backoff
+from ._bulk import SweepResult
 from ._client import YottaClient
 from ._expiry import DEFAULT_EXPIRY_GRACE, EXPIRES_ENV
-from ._group import PodGroup
+from ._group import OnExit, PodGroup
+from ._token import GROUP_ENV, TOKEN_ENV
+from ._validation import PodId
 from ._version import __version__
-from ._watcher import PodChange
 from .errors import (
     APIConnectionError,
     APIError,
@@ -37,7 +39,7 @@ from .errors import (
     YottaError,
 )
 from .models import EnvVar, ExposePort, PersistentVolume, Pod, PodCreateRequest, PodStatus
-from .resources._bulk import SweepResult
+from .waiting import PodChange, WatchPolicy
 
 __all__ = [
     "APIConnectionError",
@@ -52,8 +54,10 @@ __all__ = [
     "EXPIRES_ENV",
     "EnvVar",
     "ExposePort",
+    "GROUP_ENV",
     "InvalidRequestError",
     "InvalidStateError",
+    "OnExit",
     "PermissionDeniedError",
     "PersistentVolume",
     "Pod",
@@ -61,14 +65,17 @@ __all__ = [
     "PodCreateRequest",
     "PodFailedError",
     "PodGroup",
+    "PodId",
     "PodNotFoundError",
     "PodStatus",
     "RateLimitError",
     "ResponseDecodeError",
     "ServerError",
     "SweepResult",
+    "TOKEN_ENV",
     "ValidationError",
     "WaitTimeoutError",
+    "WatchPolicy",
     "YottaClient",
     "YottaError",
     "__version__",

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from yotta_async import Pod, YottaClient
-from yotta_async.resources._core import POD_DECODER, POD_LIST_DECODER
+from yotta_async.resources.pods import POD_DECODER, POD_LIST_DECODER
 from yotta_async.testing import Simulator
 
 

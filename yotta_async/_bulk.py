@@ -1,41 +1,41 @@
-"""Bulk methods on ``client.pods``: ``*_many`` helpers, pod groups and ``sweep``."""
+"""Bulk work over the pod operations: ``*_many`` helpers, pod groups and ``sweep``."""
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal, TypeVar, overload
+from typing import Literal, TypeVar, overload
 
-import anyio
+from ._expiry import OnExpire, check_grace, check_on_expire, sweep_action
+from ._expiry import expired as is_expired
+from ._group import OnExit, PodGroup
+from ._ops import DEFAULT_CONCURRENCY, PodOps, check_concurrency, map_concurrently
+from ._token import annotate, group_of, new_token, stamp, token_of
+from ._validation import (
+    PodId,
+    check_create_request,
+    check_ids,
+    check_items,
+    check_label,
+    check_number,
+    check_timeout,
+)
+from .errors import InvalidStateError, PodNotFoundError, ValidationError, YottaError
+from .models import Pod, PodCreateRequest, PodStatus
+from .models.status import LEAVING
+from .waiting import TERMINATED
 
-from .._expiry import OnExpire, check_grace, check_on_expire, sweep_action
-from .._expiry import expired as is_expired
-from .._token import annotate, check_label, group_of, new_token, stamp, token_of
-from ..errors import InvalidStateError, PodNotFoundError, ValidationError, YottaError
-from ..models import Pod, PodCreateRequest, PodStatus
-from ..waiter import TERMINATED, check_timeout
-from ._core import _request
-from ._ids import PodId, pod_id
-from ._waiting import PodsWaiting
-
-if TYPE_CHECKING:
-    from .._group import OnExit, PodGroup
-
-__all__ = ["PodsBulk", "SweepResult"]
+__all__ = ["PodBulk", "SweepResult"]
 
 A = TypeVar("A")
 R = TypeVar("R")
 
-DEFAULT_CONCURRENCY = 16
-_GOING = frozenset({PodStatus.TERMINATING, PodStatus.TERMINATED})
-
 
 @dataclass
 class SweepResult:
-    """What :meth:`PodsBulk.sweep` found and did.
+    """What ``client.pods.sweep`` found and did.
 
     ``found`` holds the orphans that matched (every one, also in a dry run); ``deleted`` the
     ids whose delete was accepted (or that were already on their way out); ``paused`` the
@@ -52,10 +52,15 @@ class SweepResult:
     paused: list[int] = field(default_factory=list)
 
 
-class PodsBulk(PodsWaiting):
-    """``create_many``, ``pause_many``, ``resume_many``, ``delete_many``, ``group``, ``sweep``."""
+class PodBulk:
+    """``create_many``, ``pause_many``, ``resume_many``, ``delete_many``, ``group``, ``sweep``.
 
-    _groups: weakref.WeakSet[PodGroup] | None = None
+    Built on the public pod operations (:class:`~yotta_async._ops.PodOps`) only; the
+    pods resource composes one and exposes its methods as ``client.pods.<name>``.
+    """
+
+    def __init__(self, pods: PodOps) -> None:
+        self.pods = pods
 
     # -- *_many ------------------------------------------------------------------------------
     @overload
@@ -90,8 +95,8 @@ class PodsBulk(PodsWaiting):
         a note naming the pods that were created. Pods made here are *not* cleaned up if
         your program fails later: use :meth:`group` for that.
         """
-        reqs = [_checked(r, i) for i, r in enumerate(_items(requests, "requests"))]
-        results = await self._map(self.create, reqs, concurrency, return_exceptions)
+        reqs = [_checked(r, i) for i, r in enumerate(check_items(requests, "requests"))]
+        results = await map_concurrently(self._create, reqs, concurrency, return_exceptions)
         if not return_exceptions:
             return _raise_first(results, "created")
         return results
@@ -104,14 +109,14 @@ class PodsBulk(PodsWaiting):
 
         ``return_exceptions=False`` raises the first error instead (as in :meth:`create_many`).
         """
-        return await self._act_many(self.pause, ids, concurrency, return_exceptions)
+        return await self._act_many(self.pods.pause, ids, concurrency, return_exceptions)
 
     async def resume_many(
         self, ids: Iterable[PodId], *, concurrency: int = DEFAULT_CONCURRENCY,
         return_exceptions: bool = True,
     ) -> list[YottaError | None]:
         """Resume many paused pods; one ``None`` or ``YottaError`` per id, in input order."""
-        return await self._act_many(self.resume, ids, concurrency, return_exceptions)
+        return await self._act_many(self.pods.resume, ids, concurrency, return_exceptions)
 
     async def delete_many(
         self, ids: Iterable[PodId], *, concurrency: int = DEFAULT_CONCURRENCY,
@@ -124,48 +129,20 @@ class PodsBulk(PodsWaiting):
             errors = await client.pods.delete_many(ids)
             await client.pods.wait_all(ids, until="TERMINATED")
         """
-        return await self._act_many(self.delete, ids, concurrency, return_exceptions)
+        return await self._act_many(self.pods.delete, ids, concurrency, return_exceptions)
 
     async def _act_many(
         self, action: Callable[[int], Awaitable[None]], ids: Iterable[PodId], concurrency: int,
         return_exceptions: bool,
     ) -> list[YottaError | None]:
-        pids = [pod_id(v, f"ids[{i}]") for i, v in enumerate(_items(ids, "ids"))]
-        results = await self._map(action, pids, concurrency, return_exceptions)
+        pids = check_ids(ids, "ids")
+        results = await map_concurrently(action, pids, concurrency, return_exceptions)
         if not return_exceptions:
             return _raise_first(results, "done")
         return results
 
-    async def _map(
-        self, fn: Callable[[A], Awaitable[R]], items: Sequence[A], concurrency: int,
-        return_exceptions: bool,
-    ) -> list[R | YottaError]:
-        """``fn`` over ``items`` with ``concurrency`` workers; results (or errors) in order.
-
-        Without ``return_exceptions`` no new item starts after the first failure; items
-        already running finish. Only ``YottaError`` is captured: anything else is a bug or a
-        cancellation and propagates.
-        """
-        limit = _concurrency(concurrency)
-        results: list[R | YottaError | None] = [None] * len(items)
-        queue = iter(enumerate(items))
-        failed = False
-
-        async def worker() -> None:
-            nonlocal failed
-            for i, item in queue:  # one shared iterator: each item is taken exactly once
-                if failed and not return_exceptions:
-                    return
-                try:
-                    results[i] = await fn(item)
-                except YottaError as exc:
-                    results[i] = exc
-                    failed = True
-
-        async with anyio.create_task_group() as tg:
-            for _ in range(min(limit, len(items))):
-                tg.start_soon(worker)
-        return results  # type: ignore[return-value]  # every slot is filled unless we raise
+    async def _create(self, request: PodCreateRequest) -> Pod:
+        return await self.pods.create_with_token(request, new_token())
 
     # -- groups ------------------------------------------------------------------------------
     def group(
@@ -192,7 +169,7 @@ class PodsBulk(PodsWaiting):
         ``on_exit`` applies when the block ends normally: ``"delete"`` (and wait until
         TERMINATED), ``"pause"`` (wait until PAUSED) or ``"keep"``. ``on_error`` applies
         when it ends with an exception or cancellation; by default ``"pause"`` if
-        ``on_exit="pause"``, else ``"delete"``. See :class:`~yotta_async._group.PodGroup`.
+        ``on_exit="pause"``, else ``"delete"``. See :class:`~yotta_async.PodGroup`.
 
         Spend control (see the README's "Spend control")::
 
@@ -208,25 +185,11 @@ class PodsBulk(PodsWaiting):
         (``"delete"`` or ``"pause"``) to each pod as it expires, and after a crash
         ``sweep(expired=True)`` or the ``yotta-async sweep --expired --every 60`` reaper does.
         """
-        from .._group import PodGroup
-
         return PodGroup(
-            self, on_exit=on_exit, on_error=on_error, cleanup_timeout=cleanup_timeout,
-            label=label, concurrency=_concurrency(concurrency), max_hourly_cost=max_hourly_cost,
+            self.pods, on_exit=on_exit, on_error=on_error, cleanup_timeout=cleanup_timeout,
+            label=label, concurrency=check_concurrency(concurrency), max_hourly_cost=max_hourly_cost,
             allow_unknown_cost=allow_unknown_cost, ttl=ttl, on_expire=on_expire,
         )
-
-    def _register(self, group: PodGroup) -> None:
-        if self._groups is None:
-            self._groups = weakref.WeakSet()
-        self._groups.add(group)
-
-    def _unregister(self, group: PodGroup) -> None:
-        if self._groups is not None:
-            self._groups.discard(group)
-
-    def _active_tokens(self) -> set[str]:
-        return {t for g in (self._groups or ()) for t in g.tokens}
 
     # -- sweep -------------------------------------------------------------------------------
     async def sweep(
@@ -241,7 +204,7 @@ class PodsBulk(PodsWaiting):
         on_expire: OnExpire | None = None,
         now: datetime | None = None,
         wait: bool = False,
-        timeout: float | None = None,  # noqa: ASYNC109  # passed on to wait_all's deadline
+        timeout: float | None = None,  # passed on to wait_all's deadline
         concurrency: int = DEFAULT_CONCURRENCY,
     ) -> SweepResult:
         """Find and delete pods left behind by an earlier run that crashed or was killed.
@@ -280,19 +243,19 @@ class PodsBulk(PodsWaiting):
         if group is not None:
             check_label(group, "group")
         age = _age(older_than)
-        limit = _concurrency(concurrency)
+        limit = check_concurrency(concurrency)
         if wait:  # checked now, not by wait_all after the deletes
-            check_timeout(timeout, TERMINATED)
+            check_timeout(timeout, TERMINATED.default_timeout)
         reference = now or datetime.now(timezone.utc)
         if reference.tzinfo is None:
             raise ValidationError("now", "must be a timezone-aware datetime")
-        active = self._active_tokens()
+        active = self.pods.groups.active_tokens()
         orphans = []
         actions: dict[int, OnExpire] = {}
-        for pod in await self.list():
+        for pod in await self.pods.list():
             token = token_of(pod)
             label = group_of(pod)
-            if (token is not None and token in active) or pod.status in _GOING:
+            if (token is not None and token in active) or pod.status in LEAVING:
                 continue
             if expired:
                 action = sweep_action(pod, on_expire) if is_expired(pod, reference, margin) else None
@@ -311,27 +274,27 @@ class PodsBulk(PodsWaiting):
             return result
         to_pause = [p.id for p in orphans if actions.get(p.id) == "pause"]
         to_delete = [p.id for p in orphans if actions.get(p.id) != "pause"]
-        outcomes = await self._map(self.delete, to_delete, limit, True)
+        outcomes = await map_concurrently(self.pods.delete, to_delete, limit)
         for pid, outcome in zip(to_delete, outcomes, strict=True):
             if outcome is None or isinstance(outcome, (InvalidStateError, PodNotFoundError)):
                 result.deleted.append(pid)  # accepted, or already on its way out
             else:
                 result.errors[pid] = outcome
-        paused = await self._map(self.pause, to_pause, limit, True)
+        paused = await map_concurrently(self.pods.pause, to_pause, limit)
         for pid, outcome in zip(to_pause, paused, strict=True):
             if outcome is None:
                 result.paused.append(pid)
             else:
                 result.errors[pid] = outcome
         if wait and result.paused:
-            waited = await self.wait_all(
+            waited = await self.pods.wait_all(
                 result.paused, until=PodStatus.PAUSED, timeout=timeout, return_exceptions=True
             )
             for pid, waited_for in zip(result.paused, waited, strict=True):
                 if isinstance(waited_for, YottaError):
                     result.errors[pid] = waited_for
         if wait and result.deleted:
-            waited = await self.wait_all(
+            waited = await self.pods.wait_all(
                 result.deleted, until=PodStatus.TERMINATED, timeout=timeout, return_exceptions=True
             )
             for pid, waited_for in zip(result.deleted, waited, strict=True):
@@ -340,15 +303,9 @@ class PodsBulk(PodsWaiting):
         return result
 
 
-def _items(values: Iterable[A], field: str) -> list[A]:
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise ValidationError(field, f"expected an iterable, got {type(values).__name__}")
-    return list(values)
-
-
 def _checked(request: object, i: int) -> PodCreateRequest:
     try:
-        checked = _request(request, {})  # type: ignore[arg-type]
+        checked = check_create_request(request, {})
         stamp(checked, new_token())  # a reserved env key is bad input too: refuse it up front
         return checked
     except ValidationError as exc:
@@ -356,20 +313,13 @@ def _checked(request: object, i: int) -> PodCreateRequest:
         raise ValidationError(where, exc.message) from None
 
 
-def _concurrency(value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValidationError("concurrency", f"must be an integer >= 1, got {value!r}")
-    return value
-
-
 def _age(value: float | timedelta | None) -> timedelta | None:
     if value is None or isinstance(value, timedelta):
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValidationError("older_than", f"must be seconds >= 0 or a timedelta, got {value!r}")
+    seconds = check_number(value, "older_than", inclusive=True)
     try:
-        return timedelta(seconds=value)
-    except OverflowError:  # inf, or more days than a timedelta holds
+        return timedelta(seconds=seconds)
+    except OverflowError:  # more days than a timedelta holds
         raise ValidationError("older_than", f"is too large for a timedelta, got {value!r}") from None
 
 
