@@ -9,6 +9,7 @@ condition) for a short ``--ttl`` to pass; nothing else depends on timing.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import subprocess
 import time
@@ -208,3 +209,63 @@ def test_the_reaper_reclaims_every_expired_pod_through_500s_429s_and_resets(
     for pid in expired:
         assert sum(1 for line in err.splitlines() if f"deleted pod {pid} " in line) == 1, err
     assert_untouched(faulty_sim, keep)
+
+
+# -- the flags, in-process against --simulate ------------------------------------------------
+def _main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from yotta_async.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_pods_list_and_get_show_the_hourly_cost(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _main(capsys, "--simulate", "pods", "list")
+    header, *rows = out.splitlines()
+    assert code == 0 and "$/H" in header and rows
+    assert all(row.split()[-3] == "2.4900" for row in rows)  # an H100 at 2.49 per GPU-hour
+    code, out, _ = _main(capsys, "--simulate", "-o", "json", "pods", "list")
+    assert code == 0 and all(p["singleCardPrice"] == 2.49 for p in json.loads(out))
+
+
+def test_launch_ttl_keep_stamps_the_kept_pods_and_says_who_cleans_up(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    before = time.time()
+    code, out, err = _main(capsys, "--simulate", "-o", "json", "launch", "--count", "3", "--ttl", "2h",
+                           "--then", "keep", "--max-hourly-cost", "10")
+    pods = json.loads(out)
+    assert code == 0 and len(pods) == 3, err
+    for pod in pods:
+        stamp = next(int(v["value"]) for v in pod["environmentVars"] if v["key"] == EXPIRES_ENV)
+        assert before + 7200 <= stamp <= time.time() + 7201
+    assert "$7.4700/h" in err and "sweep --expired" in err
+
+
+def test_launch_past_its_max_hourly_cost_fails_and_cleans_up(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _main(capsys, "--simulate", "launch", "--count", "5", "--concurrency", "1",
+                         "--max-hourly-cost", "5")
+    assert code == 1 and "over its cap of 5/h" in err and "deleted 3 of 3 pod(s)" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["sweep", "--grace", "10"],
+        ["sweep", "--on-expire", "pause"],
+        ["sweep", "--expired", "--every", "60", "--dry-run"],
+        ["launch", "--count", "1", "--max-hourly-cost", "lots"],
+        ["launch", "--count", "1", "--ttl", "0"],
+        ["sweep", "--every", "0"],
+    ],
+)
+def test_spend_flag_misuse_is_a_usage_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    code, _, _ = _main(capsys, "--simulate", *argv)
+    assert code == 2
+
+
+def test_sweep_expired_under_simulate_finds_nothing_unstamped(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _main(capsys, "--simulate", "-o", "json", "sweep", "--expired", "--dry-run")
+    assert code == 0 and json.loads(out)["found"] == []  # the demo orphans have no stamp
+    assert "no expired pods found" in err
