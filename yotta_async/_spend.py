@@ -22,7 +22,15 @@ from ._backoff import Backoff
 from ._budget import BudgetLedger, check_cap
 from ._expiry import OnExpire, check_on_expire, check_ttl, deadline_after, stamp_expiry
 from ._runtime import Runtime
-from .errors import InvalidStateError, PodNotFoundError, YottaError
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidStateError,
+    PermissionDeniedError,
+    PodNotFoundError,
+    ValidationError,
+    YottaError,
+)
 from .models import Pod, PodCreateRequest, PodStatus
 from .models._cost import storage_cost
 
@@ -34,6 +42,8 @@ S = PodStatus
 # Under "pause": a pod in one of these needs nothing more.
 _PAUSE_DONE = frozenset({S.PAUSING, S.PAUSED, S.FAILED, S.TERMINATING, S.TERMINATED})
 _RETRY = Backoff(initial=1.0, maximum=30.0)
+# Errors no retry can cure: the watcher stops (and says so) instead of retrying forever.
+_HOPELESS = (AuthenticationError, PermissionDeniedError, ConfigurationError, ValidationError)
 
 
 class PodActions(Protocol):
@@ -76,7 +86,7 @@ class GroupSpend:
         self.label = label
         self.expired: list[int] = []  # pods on_expire was applied to, in order
         self._tracked: dict[str, _Tracked] = {}
-        self._wake = anyio.Event()
+        self._wake: anyio.Event | None = None  # made in start(): an Event needs a running loop
         self._task: asyncio.Task[None] | None = None
         self._pods: PodActions | None = None
         self._runtime = Runtime()
@@ -108,7 +118,8 @@ class GroupSpend:
             tracked = self._tracked.get(token)
             if tracked is not None:
                 tracked.pod = pod
-                self._wake.set()
+                if self._wake is not None:
+                    self._wake.set()
             return
         self.forget(token)
         if self._pods is None:  # pragma: no cover - the group always starts us first
@@ -140,6 +151,7 @@ class GroupSpend:
         self._pods = pods
         self._runtime = runtime
         if self.ttl is not None and self._task is None:
+            self._wake = anyio.Event()
             self._task = asyncio.ensure_future(self._run())
 
     async def stop(self) -> None:
@@ -156,6 +168,8 @@ class GroupSpend:
                 await self._round()
         except asyncio.CancelledError:
             raise
+        except _HOPELESS as exc:  # a revoked key or a closed client will not mend by waiting
+            logger.error("group %s: expiry watcher stopped: %r", self.label, exc)
         except Exception:  # a bug must not take the user's block down with it
             logger.exception("group %s: expiry watcher stopped", self.label)
 
@@ -174,6 +188,7 @@ class GroupSpend:
     async def _nap(self, seconds: float | None) -> None:
         """Sleep ``seconds`` on the runtime (``None``: forever), or until a new pod arrives."""
         wake = self._wake
+        assert wake is not None
         async with anyio.create_task_group() as tg:
 
             async def sleeper() -> None:
@@ -209,6 +224,8 @@ class GroupSpend:
         except PodNotFoundError:
             self.ledger.release(pod.id)
             verb = "found gone"
+        except _HOPELESS:
+            raise
         except YottaError as exc:
             self._later(tracked, repr(exc))
             return

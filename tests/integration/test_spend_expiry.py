@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import AsyncIterator
@@ -193,3 +194,23 @@ async def test_sweep_expired_rejects_bad_input_before_sending(sim: Simulator) ->
                 await client.pods.sweep(**kwargs)  # type: ignore[arg-type]
             assert info.value.field == field
     assert sim.total_requests == 0
+
+
+async def test_the_watcher_of_an_abandoned_group_stops_once_its_client_is_closed(
+    sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_client(sim)
+    group = client.pods.group(ttl=HOUR)
+    await group.__aenter__()
+    await group.create(REQ)
+    await client.aclose()  # the block is never exited; the watcher must not retry forever
+    task = group.spend._task
+    assert task is not None
+    await asyncio.wait_for(task, timeout=10)
+    assert "expiry watcher stopped" in caplog.text
+
+
+def test_a_group_with_a_ttl_can_be_made_outside_a_running_loop() -> None:
+    client = YottaClient("k", "http://127.0.0.1:9")
+    group = client.pods.group(ttl=60, max_hourly_cost=10)
+    assert group.spend.ttl == timedelta(seconds=60) and group.hourly_cost == 0

@@ -76,12 +76,20 @@ class Reaper:
 
     async def round(self) -> None:
         """One sweep: find, then act on each pod found (unless stopped meanwhile)."""
-        from ..errors import YottaError
+        from ..errors import (
+            AuthenticationError,
+            ConfigurationError,
+            PermissionDeniedError,
+            ValidationError,
+            YottaError,
+        )
 
         self.stats.rounds += 1
         try:
             now = self.now() if self.now is not None else None
             found = await self.pods.sweep(dry_run=True, now=now, **self.criteria)
+        except (ValidationError, ConfigurationError, AuthenticationError, PermissionDeniedError):
+            raise  # bad flags or a revoked key: no later round can succeed, so exit non-zero
         except YottaError as exc:
             self.stats.failures += 1
             self.say(f"{_stamp()} listing failed: {_why(exc)}; trying again in {self.every:g}s")
