@@ -258,6 +258,7 @@ def test_launch_past_its_max_hourly_cost_fails_and_cleans_up(capsys: pytest.Capt
         ["launch", "--count", "1", "--max-hourly-cost", "lots"],
         ["launch", "--count", "1", "--ttl", "0"],
         ["sweep", "--every", "0"],
+        ["sweep", "--every", "60"],  # a reaper must be told what to reap
     ],
 )
 def test_spend_flag_misuse_is_a_usage_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:

@@ -70,6 +70,9 @@ async def reap(ctx: Context) -> int:
     args, out = ctx.args, ctx.out
     if args.dry_run or args.wait:
         raise UsageError("--every cannot be combined with --dry-run or --wait")
+    if not (args.expired or args.group is not None or args.older_than is not None):
+        # A reaper deletes for as long as it runs: it must be told what, explicitly.
+        raise UsageError("sweep --every needs a criterion: --expired, --group or --older-than")
     stop = ctx.stop if ctx.stop is not None else asyncio.Event()
     reaper = Reaper(
         ctx.client.pods, every=args.every, criteria=criteria(args), say=out.line, stop=stop, now=ctx.now,
