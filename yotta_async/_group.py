@@ -228,7 +228,7 @@ class PodGroup:
             raise ValidationError("group", "a PodGroup can be entered only once")
         self._state = "open"
         self._pods.groups.add(self)
-        self.spend.start(self._pods, self._pods.runtime)
+        self.spend.start(self._pods, self._pods.runtime, self.concurrency)
         return self
 
     async def __aexit__(

@@ -21,6 +21,7 @@ import anyio
 from ._backoff import Backoff
 from ._budget import BudgetLedger, check_cap
 from ._expiry import OnExpire, check_on_expire, check_ttl, deadline_after, stamp_expiry
+from ._ops import map_concurrently
 from ._runtime import Runtime
 from .errors import (
     AuthenticationError,
@@ -90,6 +91,7 @@ class GroupSpend:
         self._task: asyncio.Task[None] | None = None
         self._pods: PodActions | None = None
         self._runtime = Runtime()
+        self._concurrency = 16
 
     # -- totals ----------------------------------------------------------------------------
     @property
@@ -146,10 +148,11 @@ class GroupSpend:
                 self.ledger.release(pod.id)
 
     # -- expiry while the block is open ----------------------------------------------------
-    def start(self, pods: PodActions, runtime: Runtime) -> None:
-        """Begin watching deadlines (only if the group has a ttl)."""
+    def start(self, pods: PodActions, runtime: Runtime, concurrency: int = 16) -> None:
+        """Begin watching deadlines (only if the group has a ttl); ``concurrency`` actions at once."""
         self._pods = pods
         self._runtime = runtime
+        self._concurrency = concurrency
         if self.ttl is not None and self._task is None:
             self._wake = anyio.Event()
             self._task = asyncio.ensure_future(self._run())
@@ -177,8 +180,10 @@ class GroupSpend:
         now = self._runtime.clock()
         waiting = [t for t in self._tracked.values() if not t.done and t.pod is not None]
         due = [t for t in waiting if t.deadline <= now and t.not_before <= now]
-        for tracked in due:
-            await self._expire(tracked)
+        if due:
+            for outcome in await map_concurrently(self._expire, due, self._concurrency):
+                if isinstance(outcome, YottaError):
+                    raise outcome  # only the hopeless get out of _expire
         if due:
             return
         times = [max(t.deadline, t.not_before) for t in waiting]
