@@ -96,7 +96,8 @@ class GroupSpend:
     # -- totals ----------------------------------------------------------------------------
     @property
     def hourly_cost(self) -> Decimal:
-        """The known hourly cost of the group's pods (see ``unknown_cost``)."""
+        """The summed hourly cost of the group's pods; a pod of unknown cost counts as zero
+        (``ledger.unknown`` says how many there are)."""
         return self.ledger.total
 
     # -- creates ---------------------------------------------------------------------------
