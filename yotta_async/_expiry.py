@@ -60,7 +60,7 @@ DEFAULT_EXPIRY_GRACE = timedelta(seconds=60)
 
 OnExpire = Literal["delete", "pause"]
 _ON_EXPIRE = ("delete", "pause")
-_STAMP = re.compile(r"^\s*(\d{1,15})(?:\.\d*)?\s*$")
+_STAMP = re.compile(r"^\s*([0-9]{1,15})(?:\.[0-9]*)?\s*$", re.ASCII)
 
 
 def check_ttl(value: object, field: str = "ttl") -> timedelta:

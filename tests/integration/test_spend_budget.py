@@ -130,3 +130,16 @@ async def test_bad_spend_settings_are_refused_before_anything_is_sent(
             client.pods.group(**kwargs)  # type: ignore[arg-type]
         assert info.value.field == field
     assert sim.total_requests == 0
+
+
+@pytest.mark.parametrize("price_format", ["number", "string"])
+async def test_simulated_pods_carry_prices_in_either_format(price_format: str) -> None:
+    async with Simulator(price_format=price_format) as sim:  # type: ignore[arg-type]
+        async with YottaClient(sim.api_key, sim.base_url) as client:
+            pod = await client.pods.create(name="p", image="img", gpu_type="NVIDIA_H100_80G",
+                                           gpu_count=2, persistent_volume_in_gb=100)
+        raw = sim.pod(pod.id)
+    assert raw is not None
+    assert isinstance(raw["singleCardPrice"], str if price_format == "string" else float)
+    # H100 at 2.49 per GPU-hour, x2; the 100 GB legacy volume at 0.00007 per GB-hour.
+    assert pod.hourly_cost == Decimal("2.49") * 2 + Decimal("0.00007") * 100

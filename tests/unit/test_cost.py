@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from yotta_async import Pod, YottaClient
+from yotta_async import Pod
 from yotta_async.resources.pods import POD_DECODER, POD_LIST_DECODER
-from yotta_async.testing import Simulator
 
 
 def decode(**fields: Any) -> Pod:
@@ -105,16 +104,3 @@ def test_a_sum_over_a_thousand_pods_has_no_float_drift() -> None:
 def test_a_pod_built_in_python_with_float_prices_still_costs_exactly() -> None:
     pod = Pod(id=1, status="RUNNING", gpu_count=3, single_card_price=0.1)  # type: ignore[arg-type]
     assert pod.hourly_cost == Decimal("0.3")
-
-
-@pytest.mark.parametrize("price_format", ["number", "string"])
-async def test_simulated_pods_carry_prices_in_either_format(price_format: str) -> None:
-    async with Simulator(price_format=price_format) as sim:  # type: ignore[arg-type]
-        async with YottaClient(sim.api_key, sim.base_url) as client:
-            pod = await client.pods.create(name="p", image="img", gpu_type="NVIDIA_H100_80G",
-                                           gpu_count=2, persistent_volume_in_gb=100)
-        raw = sim.pod(pod.id)
-    assert raw is not None
-    assert isinstance(raw["singleCardPrice"], str if price_format == "string" else float)
-    # H100 at 2.49 per GPU-hour, x2; the 100 GB legacy volume at 0.00007 per GB-hour.
-    assert pod.hourly_cost == Decimal("2.49") * 2 + Decimal("0.00007") * 100
