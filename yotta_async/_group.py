@@ -81,6 +81,12 @@ class PodGroup:
     Limits: a process killed outright (SIGKILL, power loss) runs no cleanup, and a create
     that lands later than the cleanup's last listing is missed. Both leave pods carrying
     the group label, which :meth:`Pods.sweep` finds and deletes.
+
+    Spend control (``max_hourly_cost``, ``allow_unknown_cost``, ``ttl``, ``on_expire``; see
+    ``client.pods.group``) lives in :class:`~yotta_async._spend.GroupSpend`: the group asks
+    it to stamp each request, to admit each reply (``hourly_cost``), and, while the block
+    is open, to expire pods on time (``expired``). A group with a ``ttl`` survives even a
+    SIGKILL that way: its pods carry their deadline, which ``sweep(expired=True)`` honours.
     """
 
     def __init__(
