@@ -13,14 +13,13 @@ USD per GPU-hour and USD per GB-hour is the documented reading, and the one used
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .pod import Pod
 
-__all__ = ["hourly_cost", "storage_cost", "total_cost"]
+__all__ = ["hourly_cost", "storage_cost"]
 
 _ZERO = Decimal(0)
 
@@ -81,18 +80,6 @@ def hourly_cost(pod: Pod) -> Decimal | None:
     if pod.gpu_count is None:
         return None
     return _sum([_component(pod.single_card_price, pod.gpu_count), storage_cost(pod)])
-
-
-def total_cost(pods: Iterable[Pod]) -> tuple[Decimal, int]:
-    """(sum of the known hourly costs, how many pods had an unknown cost)."""
-    total, unknown = _ZERO, 0
-    for pod in pods:
-        cost = hourly_cost(pod)
-        if cost is None:
-            unknown += 1
-        else:
-            total += cost
-    return total, unknown
 
 
 def _sum(parts: list[Decimal | None]) -> Decimal | None:
