@@ -228,7 +228,9 @@ class PodBulk:
         ``create(expires_in=...)`` and by groups with a ``ttl``) passed at least ``grace``
         before ``now`` (default :data:`~yotta_async.DEFAULT_EXPIRY_GRACE`, 60 s, for clock
         skew), whoever made them: group or not, this SDK's token or not. A pod without a
-        stamp is never selected by it. ``group=`` and ``older_than=`` narrow it further.
+        stamp is never selected by it. ``group=`` and ``older_than=`` narrow it further
+        (``include_ungrouped`` does not apply); pods of a group still open in this process
+        are left to that group, which expires them itself.
         Each expired pod is deleted, or paused if its stamp says so (a group made with
         ``on_expire="pause"``); ``on_expire="delete"`` or ``"pause"`` overrides that. Under
         pause, only RUNNING pods are touched: one still starting waits for a later sweep.
