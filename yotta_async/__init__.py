@@ -13,6 +13,7 @@
 from ._backoff import Backoff
 from ._bulk import SweepResult
 from ._client import YottaClient
+from ._expiry import DEFAULT_EXPIRY_GRACE, EXPIRES_ENV
 from ._group import OnExit, PodGroup
 from ._token import GROUP_ENV, TOKEN_ENV
 from ._validation import PodId
@@ -22,6 +23,7 @@ from .errors import (
     APIError,
     APITimeoutError,
     AuthenticationError,
+    BudgetExceededError,
     CleanupError,
     ConfigurationError,
     InvalidRequestError,
@@ -45,8 +47,11 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "Backoff",
+    "BudgetExceededError",
     "CleanupError",
     "ConfigurationError",
+    "DEFAULT_EXPIRY_GRACE",
+    "EXPIRES_ENV",
     "EnvVar",
     "ExposePort",
     "GROUP_ENV",

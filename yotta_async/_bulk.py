@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Literal, TypeVar, overload
 
+from ._expiry import OnExpire, check_grace, check_on_expire, sweep_action
+from ._expiry import expired as is_expired
 from ._group import OnExit, PodGroup
 from ._ops import DEFAULT_CONCURRENCY, PodOps, check_concurrency, map_concurrently
 from ._token import annotate, group_of, new_token, stamp, token_of
@@ -32,7 +35,8 @@ R = TypeVar("R")
 # A sweep that deletes must be told which orphans: one of these (a new criterion is one more
 # entry here, and then appears in the SDK's and the CLI's refusal alike).
 SWEEP_CRITERIA: dict[str, str] = {
-    "group": "group='LABEL'", "older_than": "older_than=SECONDS", "all": "all=True",
+    "group": "group='LABEL'", "older_than": "older_than=SECONDS", "expired": "expired=True",
+    "all": "all=True",
 }
 
 
@@ -65,14 +69,18 @@ class SweepResult:
     """What ``client.pods.sweep`` found and did.
 
     ``found`` holds the orphans that matched (every one, also in a dry run); ``deleted`` the
-    ids whose delete was accepted (or that were already on their way out); ``errors`` maps
-    the ids it could not delete (or that did not reach TERMINATED when ``wait=True``) to why.
+    ids whose delete was accepted (or that were already on their way out); ``paused`` the
+    expired pods paused instead (their stamp or ``on_expire`` said ``"pause"``); ``errors``
+    maps the ids it could not delete or pause (or that did not reach TERMINATED / PAUSED
+    when ``wait=True``) to why.
     """
 
     found: list[Pod] = field(default_factory=list)
     deleted: list[int] = field(default_factory=list)
     errors: dict[int, YottaError] = field(default_factory=dict)
     dry_run: bool = False
+    # Under expired=True with the "pause" policy: the ids whose pause was accepted.
+    paused: list[int] = field(default_factory=list)
 
 
 class PodBulk:
@@ -176,6 +184,10 @@ class PodBulk:
         cleanup_timeout: float = 600.0,
         label: str | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
+        max_hourly_cost: Decimal | int | str | None = None,
+        allow_unknown_cost: bool = False,
+        ttl: timedelta | float | None = None,
+        on_expire: OnExpire = "delete",
     ) -> PodGroup:
         """A pod group: every pod created through it is cleaned up when the block ends.
 
@@ -189,10 +201,25 @@ class PodBulk:
         TERMINATED), ``"pause"`` (wait until PAUSED) or ``"keep"``. ``on_error`` applies
         when it ends with an exception or cancellation; by default ``"pause"`` if
         ``on_exit="pause"``, else ``"delete"``. See :class:`~yotta_async.PodGroup`.
+
+        Spend control (see the README's "Spend control")::
+
+            async with client.pods.group(ttl=timedelta(hours=2),
+                                         max_hourly_cost=Decimal("20")) as group:
+                ...
+
+        ``max_hourly_cost`` caps the summed :attr:`Pod.hourly_cost` of the group's pods: a
+        create whose reply would pass it is deleted at once, before it runs, and raises
+        :class:`~yotta_async.BudgetExceededError` (a pod of unknown cost too, unless
+        ``allow_unknown_cost=True``). ``ttl`` writes an absolute expiry on every pod
+        (``YOTTA_ASYNC_EXPIRES``); while the block is open the group applies ``on_expire``
+        (``"delete"`` or ``"pause"``) to each pod as it expires, and after a crash
+        ``sweep(expired=True)`` or the ``yotta-async sweep --expired --every 60`` reaper does.
         """
         return PodGroup(
             self.pods, on_exit=on_exit, on_error=on_error, cleanup_timeout=cleanup_timeout,
-            label=label, concurrency=check_concurrency(concurrency),
+            label=label, concurrency=check_concurrency(concurrency), max_hourly_cost=max_hourly_cost,
+            allow_unknown_cost=allow_unknown_cost, ttl=ttl, on_expire=on_expire,
         )
 
     # -- sweep -------------------------------------------------------------------------------
@@ -202,8 +229,11 @@ class PodBulk:
         group: str | None = None,
         older_than: float | timedelta | None = None,
         all: bool = False,
+        expired: bool = False,
         dry_run: bool = False,
         include_ungrouped: bool = False,
+        grace: float | timedelta | None = None,
+        on_expire: OnExpire | None = None,
         now: datetime | None = None,
         wait: bool = False,
         timeout: float | None = None,  # passed on to wait_all's deadline
@@ -231,9 +261,27 @@ class PodBulk:
         (default: the current UTC time; pods without ``createdAt`` are then skipped).
         ``dry_run=True`` deletes nothing. ``wait=True`` also waits until the deleted pods
         are TERMINATED (``timeout`` seconds, default 300).
+
+        ``expired=True`` selects pods whose expiry stamp (``YOTTA_ASYNC_EXPIRES``, written by
+        ``create(expires_in=...)`` and by groups with a ``ttl``) passed at least ``grace``
+        before ``now`` (default :data:`~yotta_async.DEFAULT_EXPIRY_GRACE`, 60 s, for clock
+        skew), whoever made them: group or not, this SDK's token or not. A pod without a
+        stamp is never selected by it. ``group=`` and ``older_than=`` narrow it further
+        (``include_ungrouped`` does not apply); pods of a group still open in this process
+        are left to that group, which expires them itself.
+        Each expired pod is deleted, or paused if its stamp says so (a group made with
+        ``on_expire="pause"``); ``on_expire="delete"`` or ``"pause"`` overrides that. Under
+        pause, only RUNNING pods are touched: one still starting waits for a later sweep.
         """
         if not isinstance(all, bool):
             raise ValidationError("all", f"must be True or False, got {all!r}")
+        if not isinstance(expired, bool):
+            raise ValidationError("expired", f"must be True or False, got {expired!r}")
+        margin = check_grace(grace)
+        if on_expire is not None:
+            if not expired:
+                raise ValidationError("on_expire", "applies only with expired=True")
+            check_on_expire(on_expire)
         if group is not None:
             check_label(group, "group")
         age = _age(older_than)
@@ -243,17 +291,25 @@ class PodBulk:
         reference = now or datetime.now(timezone.utc)
         if reference.tzinfo is None:
             raise ValidationError("now", "must be a timezone-aware datetime")
-        check_sweep_criteria({"group": group, "older_than": older_than, "all": all}, dry_run=dry_run)
+        check_sweep_criteria(
+            {"group": group, "older_than": older_than, "expired": expired, "all": all}, dry_run=dry_run
+        )
         active = self.pods.groups.active_tokens()
         orphans = []
+        actions: dict[int, OnExpire] = {}
         for pod in await self.pods.list():
             token = token_of(pod)
             label = group_of(pod)
-            if token is None or token in active or pod.status in LEAVING:
+            if (token is not None and token in active) or pod.status in LEAVING:
+                continue
+            if expired:
+                action = sweep_action(pod, on_expire) if is_expired(pod, reference, margin) else None
+                if action is None:
+                    continue
+                actions[pod.id] = action
+            elif token is None or (label is None and not include_ungrouped):
                 continue
             if group is not None and label != group:
-                continue
-            if label is None and not include_ungrouped:
                 continue
             if age is not None and (pod.created is None or reference - pod.created < age):
                 continue
@@ -261,12 +317,27 @@ class PodBulk:
         result = SweepResult(found=orphans, dry_run=dry_run)
         if dry_run or not orphans:
             return result
-        outcomes = await map_concurrently(self.pods.delete, [p.id for p in orphans], limit)
-        for pod, outcome in zip(orphans, outcomes, strict=True):
+        to_pause = [p.id for p in orphans if actions.get(p.id) == "pause"]
+        to_delete = [p.id for p in orphans if actions.get(p.id) != "pause"]
+        outcomes = await map_concurrently(self.pods.delete, to_delete, limit)
+        for pid, outcome in zip(to_delete, outcomes, strict=True):
             if outcome is None or isinstance(outcome, (InvalidStateError, PodNotFoundError)):
-                result.deleted.append(pod.id)  # accepted, or already on its way out
+                result.deleted.append(pid)  # accepted, or already on its way out
             else:
-                result.errors[pod.id] = outcome
+                result.errors[pid] = outcome
+        paused = await map_concurrently(self.pods.pause, to_pause, limit)
+        for pid, outcome in zip(to_pause, paused, strict=True):
+            if outcome is None:
+                result.paused.append(pid)
+            else:
+                result.errors[pid] = outcome
+        if wait and result.paused:
+            waited = await self.pods.wait_all(
+                result.paused, until=PodStatus.PAUSED, timeout=timeout, return_exceptions=True
+            )
+            for pid, waited_for in zip(result.paused, waited, strict=True):
+                if isinstance(waited_for, YottaError):
+                    result.errors[pid] = waited_for
         if wait and result.deleted:
             waited = await self.pods.wait_all(
                 result.deleted, until=PodStatus.TERMINATED, timeout=timeout, return_exceptions=True

@@ -6,14 +6,18 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import anyio
 import msgspec
 
+from ._expiry import OnExpire
 from ._ops import PodOps, map_concurrently
 from ._protocol import is_ambiguous
+from ._spend import GroupSpend
 from ._token import annotate, matching, new_token, token_of
 from ._validation import check_create_request, check_int, check_label, check_number, check_timeout
 from .errors import (
@@ -80,6 +84,12 @@ class PodGroup:
     Limits: a process killed outright (SIGKILL, power loss) runs no cleanup, and a create
     that lands later than the cleanup's last listing is missed. Both leave pods carrying
     the group label, which :meth:`Pods.sweep` finds and deletes.
+
+    Spend control (``max_hourly_cost``, ``allow_unknown_cost``, ``ttl``, ``on_expire``; see
+    ``client.pods.group``) lives in :class:`~yotta_async._spend.GroupSpend`: the group asks
+    it to stamp each request, to admit each reply (``hourly_cost``), and, while the block
+    is open, to expire pods on time (``expired``). A group with a ``ttl`` survives even a
+    SIGKILL that way: its pods carry their deadline, which ``sweep(expired=True)`` honours.
     """
 
     def __init__(
@@ -91,6 +101,10 @@ class PodGroup:
         cleanup_timeout: float = 600.0,
         label: str | None = None,
         concurrency: int = 16,
+        max_hourly_cost: Decimal | int | str | None = None,
+        allow_unknown_cost: bool = False,
+        ttl: timedelta | float | None = None,
+        on_expire: OnExpire = "delete",
     ) -> None:
         if on_exit not in _POLICIES:
             raise ValidationError("on_exit", f"must be one of {', '.join(_POLICIES)}, got {on_exit!r}")
@@ -104,6 +118,10 @@ class PodGroup:
         self.on_error: OnExit = on_error
         self.cleanup_timeout = timeout
         self.concurrency = check_int(concurrency, "concurrency", minimum=1)
+        self.spend = GroupSpend(
+            label=self.label, max_hourly_cost=max_hourly_cost,
+            allow_unknown_cost=allow_unknown_cost, ttl=ttl, on_expire=on_expire,
+        )
         self._pods = pods
         self._entries: list[_Entry] = []
         self._state: Literal["new", "open", "closing", "closed"] = "new"
@@ -111,8 +129,23 @@ class PodGroup:
     # -- what the group holds ----------------------------------------------------------------
     @property
     def pods(self) -> list[Pod]:
-        """The latest snapshot of each pod created through the group, in creation order."""
-        return [e.pod for e in self._entries if e.pod is not None]
+        """The latest snapshot of each pod created through the group, in creation order.
+
+        Pods refused by ``max_hourly_cost`` (and deleted at once) are not listed.
+        """
+        return [e.pod for e in self._entries if e.pod is not None and not self.spend.refused(e.pod.id)]
+
+    @property
+    def hourly_cost(self) -> Decimal:
+        """The exact hourly cost of the group's pods (those with a known price; see
+        :attr:`Pod.hourly_cost`). Pods deleted on expiry stop counting; paused ones count
+        their storage only."""
+        return self.spend.hourly_cost
+
+    @property
+    def expired(self) -> list[int]:
+        """The ids of the pods ``on_expire`` was applied to while the block was open."""
+        return list(self.spend.expired)
 
     @property
     def ids(self) -> list[int]:
@@ -134,6 +167,7 @@ class PodGroup:
         self._check_open()
         req = check_create_request(request, fields)
         entry = _Entry(new_token())
+        req = self.spend.prepare(req, entry.token)  # the expiry stamp, if the group has a ttl
         self._entries.append(entry)  # registered before anything is sent
         try:
             pod = await self._pods.create_with_token(req, entry.token, group=self.label)
@@ -144,6 +178,7 @@ class PodGroup:
             entry.state = "unknown"  # cancelled mid-request: the server may have acted
             raise
         entry.state, entry.pod = "created", pod
+        await self.spend.admit(entry.token, pod)  # over the cap: deleted, BudgetExceededError
         return pod
 
     @overload
@@ -204,6 +239,7 @@ class PodGroup:
             )
 
     def _refresh(self, pods: list[Pod]) -> None:
+        self.spend.observe(pods)
         by_token = {token_of(p): p for p in pods}
         for entry in self._entries:
             pod = by_token.get(entry.token)
@@ -216,6 +252,7 @@ class PodGroup:
             raise ValidationError("group", "a PodGroup can be entered only once")
         self._state = "open"
         self._pods.groups.add(self)
+        self.spend.start(self._pods, self._pods.runtime, self.concurrency)
         return self
 
     async def __aexit__(
@@ -227,6 +264,8 @@ class PodGroup:
         self._state = "closing"
         policy = self.on_exit if exc is None else self.on_error
         try:
+            with anyio.CancelScope(shield=True):
+                await self.spend.stop()
             failures, interrupted = await self._shielded(policy)
         finally:
             self._state = "closed"

@@ -393,6 +393,10 @@ def _connection_error(
     return cls(message, method=method, path=path, request_sent=not unsent)
 
 
+# Decimal fields (prices) go out as JSON numbers, as the API types them, never as strings.
+_ENCODER = msgspec.json.Encoder(decimal_format="number")
+
+
 def encode(value: Any) -> bytes:
     """JSON-encode a request body."""
-    return msgspec.json.encode(value)
+    return _ENCODER.encode(value)

@@ -19,7 +19,8 @@
     │                                 or has the wrong shape
     ├── WaitTimeoutError (TimeoutError)  a waiter's deadline passed
     ├── PodFailedError                the pod reached FAILED (or TERMINATED when not expected)
-    └── CleanupError                  a pod group could not clean up everything
+    ├── CleanupError                  a pod group could not clean up everything
+    └── BudgetExceededError           a create would push a group past its max_hourly_cost
 
 No message or ``repr`` of these errors contains the API key: the session never puts
 request headers into an error.
@@ -33,6 +34,7 @@ rest (a 2xx, a redirect or another 4xx) is a ``ResponseDecodeError``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APIConnectionError",
+    "BudgetExceededError",
     "APIError",
     "APITimeoutError",
     "AuthenticationError",
@@ -279,4 +282,33 @@ class CleanupError(YottaError):
     ) -> None:
         self.failures = dict(failures or {})
         self.original = original
+        super().__init__(message)
+
+
+class BudgetExceededError(YottaError):
+    """A pod group refused a pod: it would push the group's hourly cost past its cap.
+
+    The pod was deleted as soon as its create reply arrived, before it could reach RUNNING
+    (when billing starts). ``cap`` is the group's ``max_hourly_cost``; ``total`` the hourly
+    cost of the group's pods when the reply arrived; ``pod_cost`` the refused pod's hourly
+    cost, or ``None`` when a price was missing (refused unless ``allow_unknown_cost=True``).
+    ``pod_id`` names the refused pod; ``delete_error`` is set if deleting it failed (the
+    group's cleanup then tries again when its block ends).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cap: Decimal,
+        total: Decimal,
+        pod_cost: Decimal | None,
+        pod_id: int | None = None,
+        delete_error: BaseException | None = None,
+    ) -> None:
+        self.cap = cap
+        self.total = total
+        self.pod_cost = pod_cost
+        self.pod_id = pod_id
+        self.delete_error = delete_error
         super().__init__(message)

@@ -13,8 +13,11 @@ EXPECTED_ALL = [
     "APITimeoutError",
     "AuthenticationError",
     "Backoff",
+    "BudgetExceededError",
     "CleanupError",
     "ConfigurationError",
+    "DEFAULT_EXPIRY_GRACE",
+    "EXPIRES_ENV",
     "EnvVar",
     "ExposePort",
     "GROUP_ENV",
@@ -91,6 +94,7 @@ def test_error_tree() -> None:
         e.WaitTimeoutError: e.YottaError,
         e.PodFailedError: e.YottaError,
         e.CleanupError: e.YottaError,
+        e.BudgetExceededError: e.YottaError,
     }
     for cls, parent in parents.items():
         assert issubclass(cls, parent), cls

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ class Context:
     now: Callable[[], datetime] | None = None
     # Commands that find what an abandoned cleanup (a second Ctrl-C) leaves behind.
     leftovers: list[str] = field(default_factory=list)
+    # Set on SIGINT/SIGTERM for commands that stop gracefully (the reaper) instead of cancelling.
+    stop: asyncio.Event | None = None
 
 
 Handler = Callable[[Context], Awaitable[int]]

@@ -42,6 +42,10 @@ async def launch(ctx: Context) -> int:
     }
     if args.concurrency is not None:
         options["concurrency"] = args.concurrency
+    if args.ttl is not None:
+        options.update(ttl=args.ttl, on_expire=args.on_expire)
+    if args.max_hourly_cost is not None:
+        options["max_hourly_cost"] = args.max_hourly_cost
     group = pods.group(**options)
     ctx.leftovers.append(_finder(ctx, group.label))
     tracker = Tracker(count=args.count, name=request.name, label=group.label, group=group)
@@ -124,8 +128,12 @@ def _report(ctx: Context, group: PodGroup, outcome: BaseException | None, pods: 
     statuses = Counter(p.status for p in pods)
     if outcome is None:
         if then == "keep":
-            out.info(f"launched {len(pods)} pod(s) in group {group.label}; they keep running "
-                     f"(clean up later with: yotta-async sweep --group {group.label})")
+            out.info(f"launched {len(pods)} pod(s) in group {group.label} at {_cost(group)}; they keep "
+                     f"running (clean up later with: yotta-async sweep --group {group.label})")
+            if ctx.args.ttl is not None:
+                out.info(f"each expires {_duration(ctx.args.ttl)} after its create "
+                         f"({ctx.args.on_expire} then): 'yotta-async sweep --expired' or a reaper "
+                         "('yotta-async sweep --expired --every 60') applies it")
             return
         policy = then
         why = f"--then {then}"
@@ -140,3 +148,16 @@ def _report(ctx: Context, group: PodGroup, outcome: BaseException | None, pods: 
         text += f"; not confirmed for {', '.join(left[:10])}{' ...' if len(left) > 10 else ''}"
         text += f" (finish with: yotta-async sweep --group {group.label})"
     out.info(text)
+
+
+def _cost(group: PodGroup) -> str:
+    from ._output import money
+
+    return f"${money(group.hourly_cost)}/h"
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size:g}{unit}"
+    return f"{seconds:g}s"

@@ -147,8 +147,18 @@ async def _amain(
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
     leftovers: list[str] = []
+    # The reaper stops gracefully on SIGINT or SIGTERM: current actions finish, then exit 0.
+    stop = asyncio.Event() if getattr(args, "every", None) is not None else None
+    signals = [signal.SIGINT] if stop is None else [signal.SIGINT, signal.SIGTERM]
 
     def on_sigint() -> None:
+        if stop is not None:
+            if stop.is_set():  # a second signal: do not wait for the current actions
+                out.error("interrupted again: stopping at once")
+                os._exit(EXIT_INTERRUPTED)
+            stop.set()
+            out.line("reaper: stopping after the current action")
+            return
         if state.interrupted:
             # A second Ctrl-C abandons the cleanup: say so (even under -q, as an error line)
             # with the command that finds what was left, then leave at once.
@@ -165,8 +175,9 @@ async def _amain(
         if task is not None:
             task.cancel()
 
-    with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
+    for sig in signals:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
+            loop.add_signal_handler(sig, on_sigint)
     handler = handler_for(args.command)
     try:
         async with contextlib.AsyncExitStack() as stack:
@@ -181,15 +192,17 @@ async def _amain(
             if sim is not None:
                 _poll_faster(client, args.time_scale)
             ctx = Context(args, client, out, simulate=sim is not None,
-                          now=sim.now if sim is not None else None, leftovers=leftovers)
+                          now=sim.now if sim is not None else None, leftovers=leftovers,
+                          stop=stop)
             return await handler(ctx)
     except asyncio.CancelledError:
         if state.interrupted:
             return EXIT_INTERRUPTED
         raise
     finally:
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(signal.SIGINT)
+        for sig in signals:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
 
 
 async def _start_simulator(stack: contextlib.AsyncExitStack, args: argparse.Namespace) -> Simulator:

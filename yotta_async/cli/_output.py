@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -11,7 +12,7 @@ if TYPE_CHECKING:
 
     from ..models import Pod
 
-__all__ = ["ActionResult", "Output"]
+__all__ = ["ActionResult", "Output", "money"]
 
 _STATUS_STYLE = {
     "RUNNING": "green",
@@ -124,6 +125,10 @@ class Output:
         if not self.quiet:
             self._stderr_line(message)
 
+    def line(self, message: str) -> None:
+        """A log line on stderr that ``--quiet`` does not silence (the reaper's actions)."""
+        self._stderr_line(message)
+
     def error(self, message: str) -> None:
         """An error line on stderr; never silenced."""
         self._stderr_line(f"yotta-async: error: {message}")
@@ -139,7 +144,9 @@ class Output:
         """``value`` as one JSON document (models encode with their camelCase API names)."""
         import msgspec
 
-        text = msgspec.json.format(msgspec.json.encode(value), indent=2)
+        # Prices are Decimal in the models; they go out as JSON numbers, as the API sends them.
+        encoder = msgspec.json.Encoder(decimal_format="number")
+        text = msgspec.json.format(encoder.encode(value), indent=2)
         sys.stdout.buffer.write(text + b"\n")
         sys.stdout.flush()
 
@@ -152,15 +159,15 @@ class Output:
         from rich.text import Text
 
         table = Table(box=None, pad_edge=False, header_style="bold")
-        for header in ("ID", "NAME", "STATUS", "GPU", "REGION", "CREATED"):
-            table.add_column(header, no_wrap=True)
+        for header in ("ID", "NAME", "STATUS", "GPU", "REGION", "$/H", "CREATED"):
+            table.add_column(header, no_wrap=True, justify="right" if header == "$/H" else "left")
         for pod in pods:
             status = str(pod.status)
             gpu = f"{pod.gpu_count or '?'} x {pod.gpu_type}" if pod.gpu_type else ""
             # Text(), not str: the API's strings are data, never rich markup ("[/]" would crash).
             table.add_row(
                 str(pod.id), Text(pod.name or ""), Text(status, style=_STATUS_STYLE.get(status, "")),
-                Text(gpu), Text(pod.region or ""), _when(pod.created_at),
+                Text(gpu), Text(pod.region or ""), money(pod.hourly_cost), _when(pod.created_at),
             )
         self.print_table(table, squeeze=False)
         if not pods:
@@ -186,6 +193,7 @@ class Output:
             else:
                 text = str(value)
             table.add_row(key, Text(text))  # data, not rich markup
+        table.add_row("$/h", Text(money(pod.hourly_cost, unknown="unknown (a price is missing)")))
         self.print_table(table)
 
     def as_sent(self, pod: Pod) -> Any:
@@ -219,6 +227,17 @@ class Output:
             else:
                 table.add_row(str(r.pod_id), Text(f"failed: {r.error}", style="red"))
         self.print_table(table)
+
+
+def money(amount: Decimal | None, *, unknown: str = "?") -> str:
+    """An hourly cost for display: ``0.65`` -> ``"0.6500"``; ``None`` -> ``unknown``.
+
+    Four decimals show per-GB storage prices that a cent would round away; the exact value
+    is in ``pod.hourly_cost`` (and ``-o json`` carries the raw price fields).
+    """
+    if amount is None:
+        return unknown
+    return f"{amount:.4f}"
 
 
 def _when(epoch_ms: int | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from decimal import Decimal, InvalidOperation
 
 from .._version import __version__
 from ._spec import add_create_arguments
@@ -52,6 +53,23 @@ def _positive_float(text: str) -> float:
         value = -1.0
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _positive_duration(text: str) -> float:
+    seconds = duration(text)
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"expected a duration > 0, got {text!r}")
+    return seconds
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        value = Decimal(-1)
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"expected an amount >= 0 such as 20 or 12.50, got {text!r}")
     return value
 
 
@@ -167,13 +185,44 @@ def build_parser() -> argparse.ArgumentParser:
         "--then", choices=("keep", "pause", "delete"), default="keep",
         help="after launching (and waiting): keep the pods, pause them, or delete them (default keep)",
     )
+    p.add_argument(
+        "--ttl", type=_positive_duration, default=None, metavar="AGE",
+        help="write an expiry on every pod (e.g. 2h): deleted (or paused, --on-expire) once it "
+        "passes, by this launch while it runs and afterwards by 'sweep --expired'",
+    )
+    p.add_argument(
+        "--on-expire", choices=("delete", "pause"), default="delete",
+        help="with --ttl: what happens to an expired pod (default delete)",
+    )
+    p.add_argument(
+        "--max-hourly-cost", type=_amount, default=None, metavar="USD",
+        help="cap the group's summed hourly cost (e.g. 20): a pod that would pass it is deleted "
+        "before it runs, and the launch fails",
+    )
     add_create_arguments(p)
     p.set_defaults(command="launch")
 
-    p = _sub(top, "sweep", "delete orphaned pods left behind by crashed runs")
+    p = _sub(top, "sweep", "delete orphaned pods left behind by crashed runs, or expired pods")
     p.add_argument(
         "--older-than", type=duration, default=None, metavar="AGE",
         help="only pods older than AGE (e.g. 2h)",
+    )
+    p.add_argument(
+        "--expired", action="store_true",
+        help="pods whose expiry stamp (launch --ttl, create expires_in) has passed, whoever made "
+        "them; pods without a stamp are never touched by this filter",
+    )
+    p.add_argument(
+        "--grace", type=duration, default=None, metavar="S",
+        help="with --expired: allowance for clock skew after the stamp (default 60s)",
+    )
+    p.add_argument(
+        "--on-expire", choices=("delete", "pause"), default=None,
+        help="with --expired: delete or pause every expired pod (default: what each pod's stamp says)",
+    )
+    p.add_argument(
+        "--every", type=_positive_duration, default=None, metavar="S",
+        help="run as a reaper: sweep every S (e.g. 60) until SIGINT/SIGTERM, one log line per action",
     )
     p.add_argument("--group", default=None, metavar="LABEL", help="only pods of this group label")
     p.add_argument(

@@ -66,7 +66,14 @@ class Tracker:
                 detail = f"{self.count} pod(s) named {self.name} in group {self.label}"
             else:
                 detail = ", ".join(f"{n} {s}" for s, n in self.counts().items() if n) or "no pods"
+                detail += f"; {self.cost()}"
             self.say(f"[{_elapsed(self.elapsed())}] {name}: {detail}")
+
+    def cost(self) -> str:
+        """The group's total hourly cost, e.g. ``$19.9200/h``."""
+        from ._output import money
+
+        return f"${money(self.group.hourly_cost)}/h"
 
     def elapsed(self) -> float:
         """Seconds since the launch started."""
@@ -120,6 +127,7 @@ class Tracker:
         title = Text.assemble(
             ("launch ", "bold"), (f"{self.name} x {self.count}", "bold cyan"),
             f"  group {self.label}  ", (self.current, "yellow"), f"  {_elapsed(self.elapsed())}",
+            ("  " + self.cost(), "bold"),
         )
         grid = Table.grid(padding=(0, 1))
         grid.add_row(title)

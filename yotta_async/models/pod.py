@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ._base import Model
@@ -43,10 +45,19 @@ class PersistentVolume(Model, kw_only=True):
     name: str | None = None
     mount_mode: str | None = None
     volume_size: int | None = None
-    volume_price: float | None = None
+    # Exact: a JSON number or a decimal string ("0.007") decodes into Decimal, never via float.
+    volume_price: Decimal | None = None
     cloud_storage_type: str | None = None
     system_volume_type: str | None = None
     system_volume_type_enum: str | None = None
+
+    def __post_init__(self) -> None:
+        price = self.volume_price
+        # A price given in Python as an int or float is kept exactly as written (its repr),
+        # so a request round-trips and cost sums stay Decimal; bad types are left for
+        # PodCreateRequest.validate to name.
+        if isinstance(price, (int, float)) and not isinstance(price, bool) and math.isfinite(price):
+            self.volume_price = Decimal(repr(price))
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -109,9 +120,11 @@ class Pod(Model, kw_only=True):
     network_download_mbps: float | None = None
     disk_read_speed_mbps: float | None = None
     disk_write_speed_mbps: float | None = None
-    single_card_price: float | None = None
-    persistent_volume_price: float | None = None
-    container_volume_price: float | None = None
+    # Prices decode exactly into Decimal, whether the API sends a JSON number or a decimal
+    # string such as "0.65" (resources spec §4.3); see hourly_cost.
+    single_card_price: Decimal | None = None
+    persistent_volume_price: Decimal | None = None
+    container_volume_price: Decimal | None = None
     initialization_command: str | None = None
     environment_vars: list[EnvVar] | None = None
     expose: list[ExposePort] | None = None
@@ -135,6 +148,27 @@ class Pod(Model, kw_only=True):
     def updated(self) -> datetime | None:
         """``updated_at`` as an aware UTC datetime."""
         return from_epoch_ms(self.updated_at)
+
+    @property
+    def hourly_cost(self) -> Decimal | None:
+        """What this pod costs per hour while RUNNING, as an exact ``Decimal``; ``None`` if unknown.
+
+        ``single_card_price x gpu_count + container_volume_price x container_volume_in_gb +
+        persistent_volume_price x persistent_volume_in_gb + sum(volume_price x volume_size)``
+        over ``persistent_volumes`` (the formula documented for pods). Prices are decoded
+        exactly, from a JSON number or a decimal string. ``None`` when a needed price (or
+        the size it multiplies) is missing, or is negative or not finite: never a guess.
+
+        Units and currency are not documented by the API: USD per GPU-hour and USD per
+        GB-hour is the documented reading. Billing is per second from RUNNING; a PAUSED pod
+        still pays for its storage (the disk and volume terms), a TERMINATED one nothing.
+
+        >>> Pod(id=1, status="RUNNING", gpu_count=2, single_card_price=Decimal("0.65")).hourly_cost
+        Decimal('1.30')
+        """
+        from ._cost import hourly_cost
+
+        return hourly_cost(self)
 
     def env(self, key: str) -> str | None:
         """The value of environment variable ``key`` on this pod, or ``None``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from ..errors import ValidationError
@@ -182,9 +183,9 @@ def _text(value: object, field: str, *, lo: int, hi: int | None = None) -> str:
 def _opt_number(value: object, field: str) -> None:
     if value is None:
         return
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
+    if not isinstance(value, (int, float, Decimal)) or isinstance(value, bool):
         raise ValidationError(field, f"expected a number, got {type(value).__name__}")
-    if not math.isfinite(value):
+    if not (value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)):
         raise ValidationError(field, f"must be a finite number, got {value!r}")
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, overload
 
 from .._bulk import PodBulk
+from .._expiry import check_ttl, deadline_after, stamp_expiry
 from .._ops import GroupRegistry
 from .._protocol import RETRY_NEVER, RETRY_UNSENT, ReplyDecoder
 from .._runtime import Runtime
@@ -152,6 +154,7 @@ class Pods:
         /,
         *,
         client_token: str | bool = True,
+        expires_in: float | timedelta | None = None,
         **fields: Any,
     ) -> Pod:
         """Create a pod from a ``PodCreateRequest``, or from keyword arguments; exactly once.
@@ -171,8 +174,16 @@ class Pods:
         seconds apart both lack it is the create sent again (with the same token). Pass
         ``client_token="..."`` to choose the token, or ``client_token=False`` to send the
         request untouched, in which case an ambiguous failure is raised as it is.
+
+        ``expires_in`` (seconds or a ``timedelta``) writes an absolute deadline on the pod
+        (``YOTTA_ASYNC_EXPIRES=<unix seconds>``): once it has passed,
+        ``client.pods.sweep(expired=True)`` or the ``yotta-async sweep --expired --every 60``
+        reaper deletes the pod, even if this process is long gone. Nothing in this process
+        acts on it by itself.
         """
         req = check_create_request(request, fields)
+        if expires_in is not None:
+            req = stamp_expiry(req, deadline_after(check_ttl(expires_in, "expires_in")))
         if client_token is False:
             return self._saw(await self._transport.request(
                 "POST", "/v2/pods", POD_DECODER, body=encode(req), retry=RETRY_UNSENT

@@ -4,13 +4,34 @@ from __future__ import annotations
 
 import re
 import zlib
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 
 import msgspec
 
 from ..models import PodCreateRequest
 
-__all__ = ["DEFAULT_REGION", "EPOCH_BASE_MS", "GpuSpec", "gpu_spec", "location_of", "render", "static_fields"]
+__all__ = [
+    "DEFAULT_REGION",
+    "EPOCH_BASE_MS",
+    "PRICE_FORMATS",
+    "GpuSpec",
+    "PriceFormat",
+    "gpu_spec",
+    "location_of",
+    "render",
+    "static_fields",
+]
+
+# How prices go on the wire: the OpenAPI types them as numbers, a documented reply shows
+# ``"singleCardPrice": "0.65"`` (resources spec §4.3). Clients must accept both.
+PriceFormat = Literal["number", "string"]
+PRICE_FORMATS: tuple[PriceFormat, ...] = ("number", "string")
+# Per GB-hour (the documented reading of the units). Container disk is free up to 256 GB.
+CONTAINER_GB_PRICE = Decimal("0.00005")
+FREE_CONTAINER_GB = 256
+PERSISTENT_GB_PRICE = Decimal("0.00007")
+VOLUME_GB_PRICE = Decimal("0.00007")
 
 # 2025-01-01T00:00:00Z: sim time zero maps here, so timestamps look like real ones.
 EPOCH_BASE_MS = 1_735_689_600_000
@@ -26,18 +47,18 @@ class GpuSpec(msgspec.Struct, frozen=True):
     vram_gb: int
     ram_gb: int
     vcpu: int
-    price: float
+    price: Decimal  # per GPU-hour
 
 
 _CATALOG = {
-    "NVIDIA_RTX_4090_24G": GpuSpec("RTX 4090 24G", 24, 62, 16, 0.69),
-    "NVIDIA_RTX_5090_32G": GpuSpec("RTX 5090 32G", 32, 94, 16, 0.99),
-    "NVIDIA_RTX_A6000_48G": GpuSpec("RTX A6000 48G", 48, 62, 12, 0.79),
-    "NVIDIA_A100_80G": GpuSpec("A100 SXM 80G", 80, 117, 16, 1.49),
-    "NVIDIA_H100_80G": GpuSpec("H100 SXM 80G", 80, 188, 24, 2.49),
-    "NVIDIA_H200_141G": GpuSpec("H200 SXM 141G", 141, 235, 28, 3.59),
-    "NVIDIA_B200_180G": GpuSpec("B200 180G", 180, 282, 32, 5.49),
-    "AMD_MI300X_192G": GpuSpec("MI300X 192G", 192, 235, 24, 2.99),
+    "NVIDIA_RTX_4090_24G": GpuSpec("RTX 4090 24G", 24, 62, 16, Decimal("0.69")),
+    "NVIDIA_RTX_5090_32G": GpuSpec("RTX 5090 32G", 32, 94, 16, Decimal("0.99")),
+    "NVIDIA_RTX_A6000_48G": GpuSpec("RTX A6000 48G", 48, 62, 12, Decimal("0.79")),
+    "NVIDIA_A100_80G": GpuSpec("A100 SXM 80G", 80, 117, 16, Decimal("1.49")),
+    "NVIDIA_H100_80G": GpuSpec("H100 SXM 80G", 80, 188, 24, Decimal("2.49")),
+    "NVIDIA_H200_141G": GpuSpec("H200 SXM 141G", 141, 235, 28, Decimal("3.59")),
+    "NVIDIA_B200_180G": GpuSpec("B200 180G", 180, 282, 32, Decimal("5.49")),
+    "AMD_MI300X_192G": GpuSpec("MI300X 192G", 192, 235, 24, Decimal("2.99")),
 }
 _LOCATIONS = {
     "us-east-1": "Virginia, US",
@@ -57,7 +78,7 @@ def gpu_spec(gpu_type: str) -> GpuSpec:
     match = _VRAM.search(gpu_type)
     vram = int(match.group(1)) if match else 24
     name = gpu_type.removeprefix("NVIDIA_").removeprefix("AMD_").replace("_", " ")
-    return GpuSpec(name, vram, max(32, vram), 8, round(0.02 * vram, 2))
+    return GpuSpec(name, vram, max(32, vram), 8, Decimal("0.02") * vram)
 
 
 def location_of(region: str) -> str:
@@ -65,13 +86,23 @@ def location_of(region: str) -> str:
     return _LOCATIONS.get(region, region)
 
 
+def _wire_price(value: Decimal | float, price_format: PriceFormat) -> Decimal | str:
+    exact = value if isinstance(value, Decimal) else Decimal(str(value))
+    return str(exact) if price_format == "string" else exact
+
+
 def static_fields(
-    pod_id: int, req: PodCreateRequest, region: str, created_ms: int
+    pod_id: int,
+    req: PodCreateRequest,
+    region: str,
+    created_ms: int,
+    price_format: PriceFormat = "number",
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The fields of a pod that never change, in wire order, and its expose entries.
 
     ``status``, ``updatedAt``, ``desiredState`` and ``expose[].healthy`` are filled per
-    render; placeholders keep the key order stable.
+    render; placeholders keep the key order stable. Prices are per GPU-hour and per
+    GB-hour, sent as JSON numbers or as decimal strings (``price_format``).
     """
     spec = gpu_spec(req.gpu_type)
     count = req.gpu_count
@@ -100,13 +131,17 @@ def static_fields(
                 "name": vol.name or f"pv-{pod_id}-{i}",
                 "volumeType": vol.volume_type,
                 "volumeSize": vol.volume_size if vol.volume_size is not None else 100,
-                "volumePrice": vol.volume_price if vol.volume_price is not None else 0.007,
+                "volumePrice": _wire_price(
+                    vol.volume_price if vol.volume_price is not None else VOLUME_GB_PRICE, price_format
+                ),
                 "mountPath": vol.mount_path,
                 **({"cloudStorageType": vol.cloud_storage_type} if vol.cloud_storage_type else {}),
                 **({"systemVolumeType": vol.system_volume_type} if vol.system_volume_type else {}),
             }
         )
     persistent_gb = req.persistent_volume_in_gb or 0
+    container_gb = req.container_volume_in_gb or 50
+    container_price = CONTAINER_GB_PRICE if container_gb > FREE_CONTAINER_GB else Decimal(0)
     base: dict[str, Any] = {
         "id": pod_id,
         "orgId": ORG_ID,
@@ -129,16 +164,16 @@ def static_fields(
         "location": location_of(region),
         "region": region,
         "cloudType": "SECURE",
-        "containerVolumeInGb": req.container_volume_in_gb or 50,
+        "containerVolumeInGb": container_gb,
         "persistentVolumeInGb": persistent_gb,
         "persistentMountPath": "/workspace",
         "networkUploadMbps": 1000.0,
         "networkDownloadMbps": 2500.0,
         "diskReadSpeedMbps": 2000.0,
         "diskWriteSpeedMbps": 1500.0,
-        "singleCardPrice": spec.price,
-        "persistentVolumePrice": round(0.00007 * persistent_gb, 6),
-        "containerVolumePrice": 0.0,
+        "singleCardPrice": _wire_price(spec.price, price_format),
+        "persistentVolumePrice": _wire_price(PERSISTENT_GB_PRICE, price_format),
+        "containerVolumePrice": _wire_price(container_price, price_format),
         "initializationCommand": req.initialization_command or "",
         # Echoed exactly: clients keep idempotency tokens in here.
         "environmentVars": [{"key": v.key, "value": v.value} for v in req.environment_vars or ()],
@@ -154,7 +189,7 @@ def static_fields(
     return base, expose
 
 
-_ENCODER = msgspec.json.Encoder()
+_ENCODER = msgspec.json.Encoder(decimal_format="number")
 
 
 def render(

@@ -9,6 +9,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from ._faults import FaultPlan, FaultRule
+from ._render import PRICE_FORMATS
 from ._simulator import Simulator
 
 __all__ = ["add_arguments", "main", "serve"]
@@ -34,6 +36,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fail-image", default="yotta/always-fails", help="image whose pods always go FAILED"
     )
+    parser.add_argument(
+        "--price-format", choices=PRICE_FORMATS, default="number",
+        help="send prices as JSON numbers (default) or as decimal strings such as \"2.49\"",
+    )
+    parser.add_argument(
+        "--fault", dest="faults", action="append", default=[], type=_fault, metavar="KIND=P",
+        help="inject a fault on every route with probability P: 500, 502, 429, reset, "
+        "lost_reset or lost_500 (repeatable; seeded by --seed)",
+    )
+
+
+_FAULT_FIELDS = {
+    "500": "error_500", "502": "error_502", "429": "rate_limit", "reset": "reset",
+    "lost_reset": "lost_reset", "lost_500": "lost_500",
+}
+
+
+def _fault(text: str) -> tuple[str, float]:
+    kind, _, value = text.partition("=")
+    try:
+        probability = float(value)
+    except ValueError:
+        probability = -1.0
+    if kind not in _FAULT_FIELDS or not 0.0 <= probability <= 1.0:
+        raise argparse.ArgumentTypeError(
+            f"expected KIND=P with KIND one of {', '.join(_FAULT_FIELDS)} and 0 <= P <= 1, got {text!r}"
+        )
+    return _FAULT_FIELDS[kind], probability
+
+
+def fault_plan(faults: Sequence[tuple[str, float]], seed: int) -> FaultPlan | None:
+    """The ``--fault`` options as one rule for every route (``None`` when there are none).
+
+    429s come with ``Retry-After: 0.05`` so a client under test is slowed, not stalled.
+    """
+    if not faults:
+        return None
+    try:
+        rule = FaultRule(retry_after=0.05, **dict(faults))  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise SystemExit(f"--fault: {exc}") from None
+    return FaultPlan({"*": rule}, seed=seed)
 
 
 async def serve(args: argparse.Namespace) -> int:
@@ -56,6 +100,8 @@ async def serve(args: argparse.Namespace) -> int:
         seed=args.seed,
         failure_rate=args.failure_rate,
         fail_image=args.fail_image,
+        faults=fault_plan(getattr(args, "faults", ()), args.seed),
+        price_format=getattr(args, "price_format", "number"),
     )
     try:
         async with sim:

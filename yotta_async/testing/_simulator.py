@@ -17,7 +17,7 @@ from ..models import PodCreateRequest, PodStatus
 from ._app import AppState, build_app
 from ._clock import Clock, ManualClock, MonotonicClock
 from ._faults import FaultPlan
-from ._render import EPOCH_BASE_MS
+from ._render import EPOCH_BASE_MS, PriceFormat
 from ._state import Capacity, PodStore, Timings
 
 __all__ = ["Simulator"]
@@ -39,6 +39,11 @@ class Simulator:
     to in ``createdAt``/``updatedAt``. By default it is the real time at construction, so
     ages computed against ``datetime.now()`` (as ``sweep(older_than=...)`` does) make
     sense; with a :class:`ManualClock` it is a fixed 2025-01-01 so runs are reproducible.
+
+    Every pod carries prices (``singleCardPrice`` per GPU-hour from the GPU catalogue;
+    ``containerVolumePrice``, ``persistentVolumePrice`` and ``persistentVolumes[].volumePrice``
+    per GB-hour). ``price_format="string"`` sends them as decimal strings (``"2.49"``), as
+    one documented reply does, instead of JSON numbers.
     """
 
     def __init__(
@@ -56,6 +61,7 @@ class Simulator:
         faults: FaultPlan | None = None,
         capacity: Capacity | None = None,
         epoch_ms: int | None = None,
+        price_format: PriceFormat = "number",
     ) -> None:
         self.api_key = api_key if api_key is not None else "sim-" + secrets.token_urlsafe(24)
         self.host = host
@@ -70,6 +76,7 @@ class Simulator:
             timings=timings,
             capacity=capacity,
             epoch_base_ms=_epoch_base(epoch_ms, self.clock),
+            price_format=price_format,
         )
         self._state = AppState(self.store, self.api_key, faults or FaultPlan(seed=seed))
         self.app = build_app(self._state)

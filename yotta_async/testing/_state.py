@@ -10,7 +10,7 @@ from typing import Any
 from ..models import PodCreateRequest, PodStatus
 from ..models.status import TERMINAL
 from ._clock import Clock
-from ._render import DEFAULT_REGION, EPOCH_BASE_MS, render, static_fields
+from ._render import DEFAULT_REGION, EPOCH_BASE_MS, PRICE_FORMATS, PriceFormat, render, static_fields
 
 __all__ = ["Capacity", "PodStore", "SimPod", "Timings"]
 
@@ -85,7 +85,10 @@ class PodStore:
         timings: Timings | None = None,
         capacity: Capacity | None = None,
         epoch_base_ms: int = EPOCH_BASE_MS,
+        price_format: PriceFormat = "number",
     ) -> None:
+        if price_format not in PRICE_FORMATS:
+            raise ValueError(f"price_format must be one of {PRICE_FORMATS}, got {price_format!r}")
         if time_scale < 0:
             raise ValueError("time_scale must be >= 0")
         if not 0.0 <= failure_rate <= 1.0:
@@ -97,6 +100,7 @@ class PodStore:
         self.timings = timings or Timings()
         self.capacity = dict(capacity or {})
         self.epoch_base_ms = epoch_base_ms
+        self.price_format: PriceFormat = price_format
         self._rng = random.Random(seed)
         self._seed_bits = seed % 1024
         self._pods: dict[int, SimPod] = {}
@@ -221,7 +225,7 @@ class PodStore:
         stretch = 1.0 + self._rng.uniform(-t.jitter, t.jitter)
         doomed = self._rng.random() < self.failure_rate or req.image == self.fail_image
         region, keys, placed = self._place(req)
-        base, expose = static_fields(pod_id, req, region, self.epoch_ms(now))
+        base, expose = static_fields(pod_id, req, region, self.epoch_ms(now), self.price_format)
         pod = SimPod(pod_id, base, expose, [], stretch, keys, req.gpu_count, region=region)
         if status is None:
             if not placed:

@@ -1,0 +1,97 @@
+"""Expiry stamps as pure functions: writing, reading, and what counts as expired."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from yotta_async import EXPIRES_ENV, EnvVar, Pod, PodCreateRequest, ValidationError
+from yotta_async._expiry import (
+    DEFAULT_EXPIRY_GRACE,
+    ON_EXPIRE_ENV,
+    check_grace,
+    check_ttl,
+    deadline_after,
+    expired,
+    expires_at,
+    expiry_policy,
+    stamp_expiry,
+    sweep_action,
+)
+
+REQ = PodCreateRequest(name="n", image="i", gpu_type="g", gpu_count=1)
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def pod(*env: tuple[str, str], status: str = "RUNNING") -> Pod:
+    return Pod(id=1, status=status, environment_vars=[EnvVar(key=k, value=v) for k, v in env])  # type: ignore[arg-type]
+
+
+def test_a_stamp_is_rounded_up_so_it_never_expires_early() -> None:
+    assert deadline_after(timedelta(seconds=10), wall=lambda: 100.2) == 111
+    assert deadline_after(timedelta(hours=2), wall=lambda: 100.0) == 7300
+
+
+def test_stamping_adds_the_deadline_and_a_pause_policy_only_when_asked() -> None:
+    env = stamp_expiry(REQ, 1234).environment_vars or []
+    assert [(v.key, v.value) for v in env] == [(EXPIRES_ENV, "1234")]
+    env = stamp_expiry(REQ, 1234, "pause").environment_vars or []
+    assert [(v.key, v.value) for v in env] == [(EXPIRES_ENV, "1234"), (ON_EXPIRE_ENV, "pause")]
+    assert REQ.environment_vars is None  # the caller's request is untouched
+    for key in (EXPIRES_ENV, ON_EXPIRE_ENV):
+        twice = PodCreateRequest(name="n", image="i", gpu_type="g", gpu_count=1,
+                                 environment_vars=[EnvVar(key=key, value="x")])
+        with pytest.raises(ValidationError) as info:
+            stamp_expiry(twice, 1, field="ttl")
+        assert info.value.field == "ttl"
+
+
+@pytest.mark.parametrize(
+    ("raw", "seconds"),
+    [("1767225600", 1767225600), (" 1767225600 ", 1767225600), ("1767225600.75", 1767225600)],
+)
+def test_a_stamp_reads_back_as_an_aware_utc_datetime(raw: str, seconds: int) -> None:
+    assert expires_at(pod((EXPIRES_ENV, raw))) == datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+@pytest.mark.parametrize("raw", ["", "soon", "-5", "1e9", "0x10", "9" * 40, "١٢٣"])
+def test_a_garbled_stamp_is_no_stamp(raw: str) -> None:
+    stamped = pod((EXPIRES_ENV, raw))
+    assert expires_at(stamped) is None
+    assert not expired(stamped, datetime.max.replace(tzinfo=timezone.utc), timedelta(0))
+
+
+def test_expired_means_the_stamp_passed_by_at_least_the_grace() -> None:
+    stamped = pod((EXPIRES_ENV, str(int(T0.timestamp()))))
+    assert not expired(stamped, T0 - timedelta(seconds=1), timedelta(0))
+    assert expired(stamped, T0, timedelta(0))
+    assert not expired(stamped, T0 + timedelta(seconds=59))  # the default grace
+    assert expired(stamped, T0 + DEFAULT_EXPIRY_GRACE)
+    assert timedelta(0) < DEFAULT_EXPIRY_GRACE <= timedelta(seconds=60)
+    assert not expired(pod(), T0 + timedelta(days=3650), timedelta(0))  # no stamp, never
+
+
+def test_the_action_follows_the_stamp_unless_overridden_and_pause_needs_running() -> None:
+    plain = pod((EXPIRES_ENV, "1"))
+    pausing = pod((EXPIRES_ENV, "1"), (ON_EXPIRE_ENV, "pause"))
+    starting = pod((EXPIRES_ENV, "1"), (ON_EXPIRE_ENV, "pause"), status="INITIALIZING")
+    assert (expiry_policy(plain), expiry_policy(pausing)) == ("delete", "pause")
+    assert sweep_action(plain, None) == "delete" and sweep_action(pausing, None) == "pause"
+    assert sweep_action(pausing, "delete") == "delete" and sweep_action(plain, "pause") == "pause"
+    assert sweep_action(starting, None) is None  # left for a later sweep
+    assert sweep_action(starting, "delete") == "delete"
+
+
+@pytest.mark.parametrize("value", [0, -1, float("nan"), float("inf"), True, "2h", timedelta(0), None])
+def test_a_ttl_must_be_a_positive_finite_duration(value: object) -> None:
+    with pytest.raises(ValidationError) as info:
+        check_ttl(value)
+    assert info.value.field == "ttl"
+
+
+def test_ttl_and_grace_accept_seconds_or_timedeltas() -> None:
+    assert check_ttl(90) == check_ttl(timedelta(seconds=90)) == timedelta(seconds=90)
+    assert check_grace(None) == DEFAULT_EXPIRY_GRACE and check_grace(0) == timedelta(0)
+    with pytest.raises(ValidationError):
+        check_grace(timedelta(seconds=-1))
