@@ -6,12 +6,14 @@ import ipaddress
 import math
 import os
 import random
+from collections.abc import Iterable
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ._backoff import Backoff
+from ._protocol import CAPACITY_ERROR_CODE
 from ._runtime import Clock, Sleep
 from ._session import Session
 from .errors import ConfigurationError
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_CAPACITY_ERROR_CODES",
     "DEFAULT_MAX_CONCURRENCY",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
@@ -35,6 +38,11 @@ DEFAULT_MAX_RETRIES = 4
 DEFAULT_MAX_CONCURRENCY = 64
 DEFAULT_BACKOFF = Backoff(initial=0.5, maximum=20.0)
 DEFAULT_MAX_RETRY_AFTER = 60.0
+# Result codes that mean "a create was refused for lack of capacity". None is documented for
+# pods (resources-v2.md §6): the default holds only the simulator's code (24000, which it
+# borrows from Elastic's "Serverless unavailable"). Failover replaces a pod refused with one
+# of these; any other create error is raised as it is.
+DEFAULT_CAPACITY_ERROR_CODES: frozenset[int] = frozenset({CAPACITY_ERROR_CODE})
 ENV_API_KEY = "YOTTA_API_KEY"
 ENV_BASE_URL = "YOTTA_BASE_URL"
 
@@ -58,6 +66,11 @@ class YottaClient:
     borrowed session. ``max_concurrency`` caps requests in flight (and sizes the owned
     connection pool); ``requests_per_second`` spaces request starts. ``sleep``, ``clock`` and
     ``rng`` are injectable so tests never really sleep.
+
+    ``capacity_error_codes`` are the create result codes that failover treats as "no
+    capacity here, try the next placement" (default :data:`DEFAULT_CAPACITY_ERROR_CODES`:
+    only the simulator's code, since the real API documents none). A pod that ends FAILED
+    before RUNNING is always treated as a capacity failure.
     """
 
     def __init__(
@@ -76,6 +89,7 @@ class YottaClient:
         sleep: Sleep | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        capacity_error_codes: Iterable[int] = DEFAULT_CAPACITY_ERROR_CODES,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get(ENV_API_KEY)
         key = _check_api_key(key)
@@ -95,6 +109,7 @@ class YottaClient:
             )
         if rng is not None and not isinstance(rng, random.Random):
             raise ConfigurationError(f"rng must be a random.Random, got {type(rng).__name__}")
+        self.capacity_error_codes = _check_codes(capacity_error_codes)
         for name, fn in (("sleep", sleep), ("clock", clock)):
             if fn is not None and not callable(fn):
                 raise ConfigurationError(f"{name} must be callable, got {type(fn).__name__}")
@@ -164,6 +179,18 @@ def _check_api_key(key: object) -> str | None:
             "check that it was copied whole from the Yotta console"
         )
     return key or None
+
+
+def _check_codes(codes: object) -> frozenset[int]:
+    if isinstance(codes, (str, bytes)) or not isinstance(codes, Iterable):
+        raise ConfigurationError(
+            f"capacity_error_codes must be an iterable of integers, got {type(codes).__name__}"
+        )
+    items = list(codes)
+    for code in items:
+        if not isinstance(code, int) or isinstance(code, bool):
+            raise ConfigurationError(f"capacity_error_codes must hold integers, got {code!r}")
+    return frozenset(items)
 
 
 def _check_number(

@@ -25,6 +25,11 @@ from .errors import (
 T = TypeVar("T")
 
 SUCCESS = 10000
+# No result code for "no capacity" on POST /v2/pods is documented (resources-v2.md §6). The
+# only capacity-like code the provider documents is Elastic's 24000 ("Serverless
+# unavailable"), so the simulator refuses an over-capacity create with that one, and it is
+# the only code YottaClient(capacity_error_codes=...) recognises by default.
+CAPACITY_ERROR_CODE = 24000
 CODE_ERRORS: Mapping[int, type[APIError]] = {
     10001: InvalidRequestError,
     10002: ServerError,

@@ -1,6 +1,6 @@
 """Typed models of the Pods API v2 (msgspec Structs, snake_case in Python, camelCase on the wire)."""
 
-from .pod import EnvVar, ExposePort, PersistentVolume, Pod, from_epoch_ms
+from .pod import EnvVar, ExposePort, PersistentVolume, Pod, PortSelector, from_epoch_ms, parse_ssh_cmd
 from .request import PodCreateRequest
 from .status import PodStatus
 
@@ -11,5 +11,7 @@ __all__ = [
     "Pod",
     "PodCreateRequest",
     "PodStatus",
+    "PortSelector",
     "from_epoch_ms",
+    "parse_ssh_cmd",
 ]

@@ -19,7 +19,13 @@ Behaviour decisions, where the real API leaves room:
   resources") without holding GPUs. GPU types not in the mapping are unlimited; a type
   with ``(gpu_type, region)`` entries exists only in those regions. The first region of
   ``regions`` (or, without ``regions``, of the default region and the mapped ones) with
-  room is chosen.
+  room is chosen. With ``over_capacity="refuse"`` such a create is refused instead, with
+  code :data:`CAPACITY_ERROR_CODE` (24000, the provider's only documented capacity-like
+  code, from Elastic), and no pod is made.
+* Exposed ports report ``healthy: true`` a seeded, configurable delay after RUNNING
+  (``port_health``, per port; ``math.inf`` for never); ``loopback_ports=True`` backs each
+  with a real socket on 127.0.0.1 so TCP probes connect for real; ``protocol_case``
+  switches ``expose[].protocol`` to upper or lower case.
 * Faults (500/502/429/reset) are decided before the handler, so they never change state;
   "reply lost" faults (``lost_reset``/``lost_500``) happen after a successful handler on any
   route, so the action did take effect.
@@ -27,9 +33,19 @@ Behaviour decisions, where the real API leaves room:
 
 from __future__ import annotations
 
+from .._protocol import CAPACITY_ERROR_CODE
 from ._clock import Clock, ManualClock, MonotonicClock
 from ._faults import FaultPlan, FaultRule
 from ._simulator import Simulator
 from ._state import Timings
 
-__all__ = ["Clock", "FaultPlan", "FaultRule", "ManualClock", "MonotonicClock", "Simulator", "Timings"]
+__all__ = [
+    "CAPACITY_ERROR_CODE",
+    "Clock",
+    "FaultPlan",
+    "FaultRule",
+    "ManualClock",
+    "MonotonicClock",
+    "Simulator",
+    "Timings",
+]

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 import msgspec
 from aiohttp import web
 
+from .._protocol import CAPACITY_ERROR_CODE
 from ..errors import ValidationError
 from ..models import PodCreateRequest, PodStatus
 from ._faults import FaultPlan
-from ._state import PodStore, SimPod
+from ._state import NoCapacity, PodStore, SimPod
 
 __all__ = ["SUCCESS", "AppState", "build_app"]
 
@@ -101,6 +102,9 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
     state.in_flight += 1
     state.max_concurrent_requests = max(state.max_concurrent_requests, state.in_flight)
     try:
+        loopback = state.store.loopback
+        if loopback is not None:  # listeners follow the clock, checked as each request arrives
+            await loopback.sync(state.store.listener_due)
         return await _serve(request, handler, state, route)
     finally:
         state.in_flight -= 1
@@ -194,7 +198,10 @@ async def create_pod(request: web.Request) -> web.Response:
     except msgspec.MsgspecError as exc:
         return envelope(INVALID, f"invalid request parameters: {_invalid_body(exc)}")
     store = request.app[STATE].store
-    pod = store.create(req)
+    try:
+        pod = store.create(req)
+    except NoCapacity as exc:
+        return envelope(CAPACITY_ERROR_CODE, str(exc))
     return _success(_ok(store.encoded(pod)))
 
 

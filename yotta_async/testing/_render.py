@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import re
 import zlib
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import msgspec
 
 from ..models import PodCreateRequest
 
-__all__ = ["DEFAULT_REGION", "EPOCH_BASE_MS", "GpuSpec", "gpu_spec", "location_of", "render", "static_fields"]
+__all__ = [
+    "DEFAULT_REGION",
+    "EPOCH_BASE_MS",
+    "GpuSpec",
+    "ProtocolCase",
+    "gpu_spec",
+    "location_of",
+    "render",
+    "static_fields",
+]
+
+ProtocolCase = Literal["upper", "lower"] | None
 
 # 2025-01-01T00:00:00Z: sim time zero maps here, so timestamps look like real ones.
 EPOCH_BASE_MS = 1_735_689_600_000
@@ -164,13 +176,25 @@ def render(
     status: str,
     updated_ms: int,
     desired: str,
-    healthy: bool,
+    healthy: Sequence[bool],
+    protocol_case: ProtocolCase = None,
 ) -> bytes:
-    """Encode one pod as JSON for its current status."""
+    """Encode one pod as JSON for its current status; ``healthy`` has one flag per entry.
+
+    ``protocol_case`` rewrites each entry's ``protocol`` in ``"upper"`` or ``"lower"`` case
+    (``None``: as the create request sent it).
+    """
     body = dict(base)
     body["status"] = status
     body["updatedAt"] = updated_ms
     body["desiredState"] = desired
     if expose:
-        body["expose"] = [{**entry, "healthy": healthy} for entry in expose]
+        entries = []
+        for entry, flag in zip(expose, healthy, strict=True):
+            entry = {**entry, "healthy": flag}
+            if protocol_case is not None and isinstance(entry.get("protocol"), str):
+                proto = entry["protocol"]
+                entry["protocol"] = proto.upper() if protocol_case == "upper" else proto.lower()
+            entries.append(entry)
+        body["expose"] = entries
     return _ENCODER.encode(body)

@@ -17,8 +17,9 @@ from ..models import PodCreateRequest, PodStatus
 from ._app import AppState, build_app
 from ._clock import Clock, ManualClock, MonotonicClock
 from ._faults import FaultPlan
-from ._render import EPOCH_BASE_MS
-from ._state import Capacity, PodStore, Timings
+from ._loopback import LoopbackPorts
+from ._render import EPOCH_BASE_MS, ProtocolCase
+from ._state import Capacity, OverCapacity, PodStore, PortHealth, Timings
 
 __all__ = ["Simulator"]
 
@@ -39,6 +40,22 @@ class Simulator:
     to in ``createdAt``/``updatedAt``. By default it is the real time at construction, so
     ages computed against ``datetime.now()`` (as ``sweep(older_than=...)`` does) make
     sense; with a :class:`ManualClock` it is a fixed 2025-01-01 so runs are reproducible.
+
+    Readiness and capacity knobs (each also an attribute you may change mid-run):
+
+    * ``port_health``: ``{container port or protocol name: seconds}`` after RUNNING before
+      that expose entry reports ``healthy: true`` (default ``Timings.port_health`` for every
+      entry; each entry draws a seeded factor in ``[1 - jitter, 1]``). ``math.inf`` means
+      never healthy.
+    * ``loopback_ports=True``: every expose entry gets a real socket on ``127.0.0.1`` (its
+      ``host``/``proxyPort``) that accepts connections once the entry is healthy (plus
+      ``Timings.proxy_lag``), and is closed when the pod is deleted, fails or the simulator
+      closes. Needs one file descriptor per exposed port: meant for small tests.
+    * ``protocol_case``: ``"upper"`` or ``"lower"`` rewrites ``expose[].protocol`` in every
+      reply (the real API answers in upper case); ``None`` echoes what the create sent.
+    * ``over_capacity``: what a create beyond ``capacity`` gets: ``"fail"`` (accepted, the
+      pod goes FAILED, as the documentation describes) or ``"refuse"`` (the create is
+      refused with code :data:`CAPACITY_ERROR_CODE` and no pod is made).
     """
 
     def __init__(
@@ -56,7 +73,15 @@ class Simulator:
         faults: FaultPlan | None = None,
         capacity: Capacity | None = None,
         epoch_ms: int | None = None,
+        over_capacity: OverCapacity = "fail",
+        port_health: PortHealth | None = None,
+        loopback_ports: bool = False,
+        protocol_case: ProtocolCase = None,
     ) -> None:
+        if over_capacity not in ("fail", "refuse"):
+            raise ValueError(f"over_capacity must be 'fail' or 'refuse', got {over_capacity!r}")
+        if protocol_case not in (None, "upper", "lower"):
+            raise ValueError(f"protocol_case must be 'upper', 'lower' or None, got {protocol_case!r}")
         self.api_key = api_key if api_key is not None else "sim-" + secrets.token_urlsafe(24)
         self.host = host
         self.port = port
@@ -70,6 +95,10 @@ class Simulator:
             timings=timings,
             capacity=capacity,
             epoch_base_ms=_epoch_base(epoch_ms, self.clock),
+            over_capacity=over_capacity,
+            port_health=port_health,
+            protocol_case=protocol_case,
+            loopback=LoopbackPorts() if loopback_ports else None,
         )
         self._state = AppState(self.store, self.api_key, faults or FaultPlan(seed=seed))
         self.app = build_app(self._state)
@@ -107,6 +136,8 @@ class Simulator:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+        if self.store.loopback is not None:
+            self.store.loopback.close_all()
 
     async def __aenter__(self) -> Simulator:
         return await self.start()
@@ -160,6 +191,48 @@ class Simulator:
         """Zero the request counts and the concurrency high-water mark."""
         self._state.request_counts.clear()
         self._state.max_concurrent_requests = self._state.in_flight
+
+    # -- readiness and capacity knobs ---------------------------------------------------
+    @property
+    def port_health(self) -> dict[int | str, float]:
+        """Per-port health delays (see the class docstring); mutate or assign at any time."""
+        return self.store.port_health
+
+    @port_health.setter
+    def port_health(self, value: PortHealth | None) -> None:
+        self.store.port_health = dict(value or {})
+
+    @property
+    def over_capacity(self) -> OverCapacity:
+        """``"fail"`` or ``"refuse"``: what a create beyond capacity gets; assign at any time."""
+        return self.store.over_capacity
+
+    @over_capacity.setter
+    def over_capacity(self, mode: OverCapacity) -> None:
+        if mode not in ("fail", "refuse"):
+            raise ValueError(f"over_capacity must be 'fail' or 'refuse', got {mode!r}")
+        self.store.over_capacity = mode
+
+    @property
+    def protocol_case(self) -> ProtocolCase:
+        """``"upper"``, ``"lower"`` or ``None``: the case of ``expose[].protocol`` in replies."""
+        return self.store.protocol_case
+
+    @protocol_case.setter
+    def protocol_case(self, case: ProtocolCase) -> None:
+        if case not in (None, "upper", "lower"):
+            raise ValueError(f"protocol_case must be 'upper', 'lower' or None, got {case!r}")
+        self.store.protocol_case = case
+
+    @property
+    def open_ports(self) -> int:
+        """With ``loopback_ports=True``: loopback sockets still open (0 after every delete)."""
+        return self.store.loopback.open_sockets if self.store.loopback is not None else 0
+
+    async def sync_ports(self) -> None:
+        """Open (or close) loopback listeners as the clock says, without waiting for a request."""
+        if self.store.loopback is not None:
+            await self.store.loopback.sync(self.store.listener_due)
 
     # -- state ---------------------------------------------------------------------------
     def pods(self) -> list[dict[str, Any]]:
