@@ -37,14 +37,14 @@ async def test_ports_turn_healthy_a_configured_seeded_delay_after_running() -> N
         assert 10.0 * (1 - T.jitter) <= delays[0] <= 10.0 and 40.0 * (1 - T.jitter) <= delays[1] <= 40.0
         clock.advance(up_at(sim))
         running_since = store_pod.phase(clock.now())[1]
-        clock.advance(running_since + delays[0] - 0.001 - clock.now())  # just before SSH is due
+        clock.set(running_since + delays[0] - 0.01)  # just before the SSH port is due
         got = await client.pods.get(pod.id)
         assert got.status.value == "RUNNING" and [e.healthy for e in got.expose or []] == [False, False]
-        clock.advance(running_since + delays[0] - clock.now())
+        clock.set(running_since + delays[0] + 1e-6)
         got = await client.pods.get(pod.id)
         assert [e.healthy for e in got.expose or []] == [True, False]
         assert got.is_ready(["ssh"]) and not got.is_ready()
-        clock.advance(running_since + delays[1] - clock.now())
+        clock.set(running_since + delays[1] + 1e-6)
         assert (await client.pods.get(pod.id)).is_ready()
 
 
