@@ -35,8 +35,8 @@ async def test_ports_turn_healthy_a_configured_seeded_delay_after_running() -> N
         assert store_pod is not None
         delays = [sim.store.health_delay(store_pod, i) for i in range(2)]
         assert 10.0 * (1 - T.jitter) <= delays[0] <= 10.0 and 40.0 * (1 - T.jitter) <= delays[1] <= 40.0
-        clock.advance(up_at(sim))
-        running_since = store_pod.phase(clock.now())[1]
+        running_since, status = store_pod.timeline[-1]
+        assert status.value == "RUNNING"
         clock.set(running_since + delays[0] - 0.01)  # just before the SSH port is due
         got = await client.pods.get(pod.id)
         assert got.status.value == "RUNNING" and [e.healthy for e in got.expose or []] == [False, False]
