@@ -150,3 +150,14 @@ async def test_over_capacity_fails_by_default_and_refuses_when_switched() -> Non
         assert third.region == "us-east-1"
     with pytest.raises(ValueError, match="over_capacity"):
         Simulator(over_capacity="queue")  # type: ignore[arg-type]
+
+
+def test_port_health_flag_parses() -> None:
+    import argparse
+
+    from yotta_async.testing._serve import port_health
+
+    assert port_health("22=5, http=30,ssh=never") == {22: 5.0, "http": 30.0, "ssh": math.inf}
+    for bad in ("22", "=5", "22=-1", "22=soon"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            port_health(bad)

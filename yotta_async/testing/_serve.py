@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import signal
 import sys
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 
 from ._simulator import Simulator
 
-__all__ = ["add_arguments", "main", "serve"]
+__all__ = ["add_arguments", "main", "port_health", "serve"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +35,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fail-image", default="yotta/always-fails", help="image whose pods always go FAILED"
     )
+    parser.add_argument(
+        "--over-capacity", choices=("fail", "refuse"), default="fail",
+        help="a create beyond capacity: the pod goes FAILED (default), or the create is refused "
+             "with code 24000",
+    )
+    parser.add_argument(
+        "--port-health", type=port_health, default=None, metavar="SPEC",
+        help="seconds after RUNNING before exposed ports turn healthy, per container port or "
+             "protocol, e.g. '22=5,http=30,8888=never'",
+    )
+    parser.add_argument(
+        "--protocol-case", choices=("upper", "lower"), default=None,
+        help="write expose[].protocol in this case (default: as the create sent it)",
+    )
+    parser.add_argument(
+        "--loopback-ports", action="store_true",
+        help="back every exposed port with a real socket on 127.0.0.1 (for TCP probes)",
+    )
+
+
+def port_health(text: str) -> dict[int | str, float]:
+    """``--port-health``: ``"22=5,http=30,ssh=never"`` as ``{22: 5.0, "http": 30.0, "ssh": inf}``."""
+    out: dict[int | str, float] = {}
+    for part in text.split(","):
+        key, sep, value = part.strip().partition("=")
+        key, value = key.strip(), value.strip().lower()
+        try:
+            seconds = math.inf if value in ("never", "inf") else float(value)
+        except ValueError:
+            seconds = -1.0
+        if not sep or not key or not seconds >= 0:
+            raise argparse.ArgumentTypeError(
+                f"invalid port health {part.strip()!r}: use PORT_OR_PROTOCOL=SECONDS or =never"
+            )
+        out[int(key) if key.isdigit() else key] = seconds
+    return out
 
 
 async def serve(args: argparse.Namespace) -> int:
@@ -56,6 +93,10 @@ async def serve(args: argparse.Namespace) -> int:
         seed=args.seed,
         failure_rate=args.failure_rate,
         fail_image=args.fail_image,
+        over_capacity=args.over_capacity,
+        port_health=args.port_health,
+        protocol_case=args.protocol_case,
+        loopback_ports=args.loopback_ports,
     )
     try:
         async with sim:
