@@ -18,6 +18,7 @@
     ├── ResponseDecodeError           the body is not JSON or has the wrong shape
     ├── WaitTimeoutError (TimeoutError)  a waiter's deadline passed
     ├── PodFailedError                the pod reached FAILED (or TERMINATED when not expected)
+    ├── CapacityError                 failover ran out of placements (``attempts`` lists each try)
     └── CleanupError                  a pod group could not clean up everything
 
 No message or ``repr`` of these errors contains the API key: the session never puts
@@ -27,6 +28,7 @@ request headers into an error.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APIConnectionError",
+    "Attempt",
+    "CapacityError",
     "APIError",
     "APITimeoutError",
     "AuthenticationError",
@@ -247,6 +251,43 @@ class PodFailedError(YottaError):
         self.polls = polls
         self.history = list(history)
         super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try of a failover: where (``placement``, shown as ``gpu_type@region``), which pod
+    (``pod_id``; ``None`` when the create itself was refused) and why it did not count
+    (``reason``).
+    """
+
+    placement: Any
+    pod_id: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        pod = f"pod {self.pod_id}" if self.pod_id is not None else "no pod"
+        return f"{self.placement}: {pod}: {self.reason}"
+
+
+class CapacityError(YottaError):
+    """A launch with ``placements`` ran out of them before enough pods reached the target.
+
+    ``attempts`` lists every try, in order (:class:`Attempt`: placement, pod id, reason),
+    skipped placements included; ``wanted`` is how many pods were asked for and
+    ``landed`` how many reached the target. The pods that did stay in their group, so its
+    cleanup policy handles them; every replaced pod was deleted.
+    """
+
+    def __init__(
+        self, message: str, *, attempts: Sequence[Attempt] = (), wanted: int = 0, landed: int = 0
+    ) -> None:
+        self.attempts = list(attempts)
+        self.wanted = wanted
+        self.landed = landed
+        lines = [message, *(f"  {a}" for a in self.attempts[:50])]
+        if len(self.attempts) > 50:
+            lines.append(f"  ... and {len(self.attempts) - 50} more attempts")
+        super().__init__("\n".join(lines))
 
 
 class CleanupError(YottaError):
