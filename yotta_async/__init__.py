@@ -34,7 +34,17 @@ from .errors import (
     WaitTimeoutError,
     YottaError,
 )
-from .models import EnvVar, ExposePort, PersistentVolume, Pod, PodCreateRequest, PodStatus
+from .models import (
+    EnvVar,
+    ExposePort,
+    GpuRegion,
+    GpuType,
+    PersistentVolume,
+    Placement,
+    Pod,
+    PodCreateRequest,
+    PodStatus,
+)
 from .resources._bulk import SweepResult
 
 __all__ = [
@@ -47,10 +57,13 @@ __all__ = [
     "ConfigurationError",
     "EnvVar",
     "ExposePort",
+    "GpuRegion",
+    "GpuType",
     "InvalidRequestError",
     "InvalidStateError",
     "PermissionDeniedError",
     "PersistentVolume",
+    "Placement",
     "Pod",
     "PodChange",
     "PodCreateRequest",

@@ -10,7 +10,16 @@ import msgspec
 
 from ..models import PodCreateRequest
 
-__all__ = ["DEFAULT_REGION", "EPOCH_BASE_MS", "GpuSpec", "gpu_spec", "location_of", "render", "static_fields"]
+__all__ = [
+    "DEFAULT_REGION",
+    "EPOCH_BASE_MS",
+    "GpuSpec",
+    "catalogue_types",
+    "gpu_spec",
+    "location_of",
+    "render",
+    "static_fields",
+]
 
 # 2025-01-01T00:00:00Z: sim time zero maps here, so timestamps look like real ones.
 EPOCH_BASE_MS = 1_735_689_600_000
@@ -58,6 +67,11 @@ def gpu_spec(gpu_type: str) -> GpuSpec:
     vram = int(match.group(1)) if match else 24
     name = gpu_type.removeprefix("NVIDIA_").removeprefix("AMD_").replace("_", " ")
     return GpuSpec(name, vram, max(32, vram), 8, round(0.02 * vram, 2))
+
+
+def catalogue_types() -> list[str]:
+    """The GPU types the simulator knows by name, in catalogue order."""
+    return list(_CATALOG)
 
 
 def location_of(region: str) -> str:

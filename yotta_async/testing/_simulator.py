@@ -6,6 +6,7 @@ import logging
 import secrets
 import time
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
@@ -15,10 +16,13 @@ from aiohttp import web
 
 from ..models import PodCreateRequest, PodStatus
 from ._app import AppState, build_app
+from ._catalogue import GpuCatalogue
 from ._clock import Clock, ManualClock, MonotonicClock
 from ._faults import FaultPlan
 from ._render import EPOCH_BASE_MS
+from ._resources_app import ResourceState, add_routes
 from ._state import Capacity, PodStore, Timings
+from ._variants import Variants
 
 __all__ = ["Simulator"]
 
@@ -34,6 +38,12 @@ class Simulator:
     ``sim.base_url`` and ``sim.api_key`` are what a client needs. Durations follow
     :class:`Timings` multiplied by ``time_scale``; pass a :class:`ManualClock` to move time
     by hand. See the package docstring for the behaviour decisions.
+
+    ``catalogue`` maps each GPU type to the regions offering it and their capacity in GPUs
+    (``{"NVIDIA_H100_80G": {"us-east-1": 8, "us-west-1": None}}``, ``None``: unlimited);
+    by default every known type is offered, unlimited, in five regions. Change it during a
+    run with :meth:`set_capacity`. ``variants`` picks how ambiguous spec points are played
+    (:class:`Variants`).
 
     ``epoch_ms`` is the wall-clock instant (epoch milliseconds) that clock time zero maps
     to in ``createdAt``/``updatedAt``. By default it is the real time at construction, so
@@ -56,6 +66,8 @@ class Simulator:
         faults: FaultPlan | None = None,
         capacity: Capacity | None = None,
         epoch_ms: int | None = None,
+        catalogue: Mapping[str, Mapping[str, int | None]] | None = None,
+        variants: Variants | None = None,
     ) -> None:
         self.api_key = api_key if api_key is not None else "sim-" + secrets.token_urlsafe(24)
         self.host = host
@@ -70,9 +82,11 @@ class Simulator:
             timings=timings,
             capacity=capacity,
             epoch_base_ms=_epoch_base(epoch_ms, self.clock),
+            catalogue=GpuCatalogue(catalogue, capacity),
         )
         self._state = AppState(self.store, self.api_key, faults or FaultPlan(seed=seed))
-        self.app = build_app(self._state)
+        self._resources = ResourceState(self.store, variants or Variants())
+        self.app = build_app(self._state, lambda app: add_routes(app, self._resources))
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
 
@@ -160,6 +174,39 @@ class Simulator:
         """Zero the request counts and the concurrency high-water mark."""
         self._state.request_counts.clear()
         self._state.max_concurrent_requests = self._state.in_flight
+
+    # -- GPU catalogue and variants ------------------------------------------------------
+    @property
+    def variants(self) -> Variants:
+        """The variants in force; assign a new :class:`Variants` at any time."""
+        return self._resources.variants
+
+    @variants.setter
+    def variants(self, value: Variants) -> None:
+        if not isinstance(value, Variants):
+            raise TypeError(f"expected Variants, got {type(value).__name__}")
+        self._resources.variants = value
+
+    def set_capacity(self, gpu_type: str, region: str, gpus: int | None) -> None:
+        """Offer ``gpu_type`` in ``region`` with ``gpus`` GPUs in all (``None``: unlimited).
+
+        Takes effect at once: ``GET /v2/vms/types`` reports ``available`` from what
+        remains, and a pod created where no GPUs remain goes FAILED after
+        ``Timings.no_capacity``. ``set_capacity(t, r, 0)`` plays "sold out".
+        """
+        self.store.catalogue.set_capacity(gpu_type, region, gpus)
+
+    def remove_offer(self, gpu_type: str, region: str | None = None) -> None:
+        """Stop offering ``gpu_type`` in ``region`` (everywhere if ``None``)."""
+        self.store.catalogue.remove(gpu_type, region)
+
+    def remaining_capacity(self, gpu_type: str, region: str) -> int | None:
+        """GPUs still free for ``gpu_type`` in ``region`` (``None``: unlimited; 0: not offered)."""
+        return self.store.remaining(gpu_type, region)
+
+    def gpu_types(self) -> list[dict[str, Any]]:
+        """The GPU catalogue as ``GET /v2/vms/types`` would render it now (object regions)."""
+        return self.store.catalogue.listing(self.store.holds_gpus)
 
     # -- state ---------------------------------------------------------------------------
     def pods(self) -> list[dict[str, Any]]:
