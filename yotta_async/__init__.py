@@ -20,11 +20,13 @@ from .errors import (
     APIError,
     APITimeoutError,
     AuthenticationError,
+    CapacityError,
     CleanupError,
     ConfigurationError,
     InvalidRequestError,
     InvalidStateError,
     PermissionDeniedError,
+    PlacementAttempt,
     PodFailedError,
     PodNotFoundError,
     RateLimitError,
@@ -34,7 +36,17 @@ from .errors import (
     WaitTimeoutError,
     YottaError,
 )
-from .models import EnvVar, ExposePort, PersistentVolume, Pod, PodCreateRequest, PodStatus
+from .models import (
+    EnvVar,
+    ExposePort,
+    GpuRegion,
+    GpuType,
+    PersistentVolume,
+    Placement,
+    Pod,
+    PodCreateRequest,
+    PodStatus,
+)
 from .resources._bulk import SweepResult
 
 __all__ = [
@@ -43,14 +55,19 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "Backoff",
+    "CapacityError",
     "CleanupError",
     "ConfigurationError",
     "EnvVar",
     "ExposePort",
+    "GpuRegion",
+    "GpuType",
     "InvalidRequestError",
     "InvalidStateError",
     "PermissionDeniedError",
     "PersistentVolume",
+    "Placement",
+    "PlacementAttempt",
     "Pod",
     "PodChange",
     "PodCreateRequest",

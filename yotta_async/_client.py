@@ -21,6 +21,7 @@ from .errors import ConfigurationError
 if TYPE_CHECKING:
     import aiohttp
 
+    from .resources.gpu_types import GpuTypes
     from .resources.pods import Pods
 
 __all__ = [
@@ -139,6 +140,13 @@ class YottaClient:
         from .resources.pods import Pods
 
         return Pods(self)
+
+    @cached_property
+    def gpu_types(self) -> GpuTypes:
+        """The GPU catalogue: ``list()`` and ``placements(gpu_type, regions=...)``."""
+        from .resources.gpu_types import GpuTypes
+
+        return GpuTypes(self._session, self._session.runtime)
 
     async def aclose(self) -> None:
         """Stop background work and close the owned HTTP session. Safe to call twice."""

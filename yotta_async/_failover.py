@@ -17,9 +17,9 @@ import anyio
 
 from .errors import (
     APIError,
-    Attempt,
     CapacityError,
     InvalidStateError,
+    PlacementAttempt,
     PodFailedError,
     PodNotFoundError,
     WaitTimeoutError,
@@ -132,7 +132,7 @@ class Failover(Generic[W]):
         self._limiter = anyio.CapacityLimiter(concurrency)
         self._on_event = on_event
         self._full: set[int] = set()  # placements known to be out of capacity
-        self.attempts: list[Attempt] = [Attempt(p, None, "skipped: reported unavailable") for p in skipped]
+        self.attempts = [PlacementAttempt(p, None, "skipped: reported unavailable") for p in skipped]
         self.landings: dict[int, Landing[W]] = {}
         for placement in skipped:
             self._emit(FailoverEvent("skipped", -1, placement, reason="reported unavailable"))
@@ -214,7 +214,7 @@ class Failover(Generic[W]):
             if not self._is_capacity(exc):
                 raise
             reason = f"create refused: {exc.message if isinstance(exc, APIError) else exc}"
-            self.attempts.append(Attempt(placement, None, reason))
+            self.attempts.append(PlacementAttempt(placement, None, reason))
             self._emit(FailoverEvent("refused", slot, placement, reason=reason))
             return None
 
@@ -229,7 +229,7 @@ class Failover(Generic[W]):
             except YottaError as exc:
                 # Still registered with the group, whose cleanup deletes it in the end.
                 reason += f"; delete failed ({exc}); the group's cleanup will retry"
-        self.attempts.append(Attempt(placement, pod_id, reason))
+        self.attempts.append(PlacementAttempt(placement, pod_id, reason))
 
     def _remaining(self, pod: Pod) -> float:
         left = self._deadline - self._clock()

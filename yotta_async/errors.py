@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APIConnectionError",
-    "Attempt",
+    "PlacementAttempt",
     "CapacityError",
     "APIError",
     "APITimeoutError",
@@ -254,7 +254,7 @@ class PodFailedError(YottaError):
 
 
 @dataclass(frozen=True)
-class Attempt:
+class PlacementAttempt:
     """One try of a failover: where (``placement``, shown as ``gpu_type@region``), which pod
     (``pod_id``; ``None`` when the create itself was refused) and why it did not count
     (``reason``).
@@ -272,14 +272,19 @@ class Attempt:
 class CapacityError(YottaError):
     """A launch with ``placements`` ran out of them before enough pods reached the target.
 
-    ``attempts`` lists every try, in order (:class:`Attempt`: placement, pod id, reason),
+    ``attempts`` lists every try in order (:class:`PlacementAttempt`: placement, pod id, reason),
     skipped placements included; ``wanted`` is how many pods were asked for and
     ``landed`` how many reached the target. The pods that did stay in their group, so its
     cleanup policy handles them; every replaced pod was deleted.
     """
 
     def __init__(
-        self, message: str, *, attempts: Sequence[Attempt] = (), wanted: int = 0, landed: int = 0
+        self,
+        message: str,
+        *,
+        attempts: Sequence[PlacementAttempt] = (),
+        wanted: int = 0,
+        landed: int = 0,
     ) -> None:
         self.attempts = list(attempts)
         self.wanted = wanted

@@ -11,7 +11,7 @@ import pytest
 
 from yotta_async import APIError, Pod, PodFailedError, PodStatus, WaitTimeoutError
 from yotta_async._failover import Failover, FailoverEvent, failed_before_running
-from yotta_async.errors import Attempt, CapacityError, InvalidRequestError
+from yotta_async.errors import CapacityError, InvalidRequestError, PlacementAttempt
 
 S = PodStatus
 CODE = 24000
@@ -111,7 +111,7 @@ async def test_running_out_raises_capacity_error_listing_every_attempt() -> None
         await engine(cloud, [A, B], concurrency=1).run(3)
     err = info.value
     assert err.wanted == 3 and 1 <= err.landed <= 2
-    assert all(isinstance(a, Attempt) for a in err.attempts)
+    assert all(isinstance(a, PlacementAttempt) for a in err.attempts)
     assert {a.placement for a in err.attempts} <= {A, B}
     assert all(a.reason == "FAILED before RUNNING" and a.pod_id in cloud.deleted for a in err.attempts)
     assert "H100@a: pod" in str(err)
@@ -122,7 +122,7 @@ async def test_skipped_placements_are_reported_and_no_placements_is_capacity_err
     events: list[FailoverEvent[Where]] = []
     run = engine(cloud, [B], skipped=[A], on_event=events.append)
     assert [landing.placement for landing in await run.run(1)] == [B]
-    assert run.attempts == [Attempt(A, None, "skipped: reported unavailable")]
+    assert run.attempts == [PlacementAttempt(A, None, "skipped: reported unavailable")]
     assert events[0].kind == "skipped"
     with pytest.raises(CapacityError) as info:
         await engine(cloud, [], skipped=[A, B]).run(2)

@@ -13,14 +13,19 @@ EXPECTED_ALL = [
     "APITimeoutError",
     "AuthenticationError",
     "Backoff",
+    "CapacityError",
     "CleanupError",
     "ConfigurationError",
     "EnvVar",
     "ExposePort",
+    "GpuRegion",
+    "GpuType",
     "InvalidRequestError",
     "InvalidStateError",
     "PermissionDeniedError",
     "PersistentVolume",
+    "Placement",
+    "PlacementAttempt",
     "Pod",
     "PodChange",
     "PodCreateRequest",
@@ -86,6 +91,7 @@ def test_error_tree() -> None:
         e.WaitTimeoutError: e.YottaError,
         e.PodFailedError: e.YottaError,
         e.CleanupError: e.YottaError,
+        e.CapacityError: e.YottaError,
     }
     for cls, parent in parents.items():
         assert issubclass(cls, parent), cls

@@ -269,10 +269,17 @@ async def _not_found(request: web.Request) -> web.Response:
     return envelope(INVALID, f"no such route: {request.method} {request.path}", 404)
 
 
-def build_app(state: AppState) -> web.Application:
-    """The application serving the six pod operations of the Pods API v2."""
+def build_app(
+    state: AppState, extra_routes: Callable[[web.Application], None] | None = None
+) -> web.Application:
+    """The application serving the six pod operations of the Pods API v2.
+
+    ``extra_routes`` registers more route sets (the resource routes) before the catch-all.
+    """
     app = web.Application(middlewares=[_middleware])
     app[STATE] = state
+    if extra_routes is not None:
+        extra_routes(app)
     app.router.add_post("/v2/pods", create_pod)
     app.router.add_get("/v2/pods", list_pods)
     app.router.add_get("/v2/pods/{id}", get_pod)

@@ -16,6 +16,7 @@ __all__ = [
     "EPOCH_BASE_MS",
     "GpuSpec",
     "ProtocolCase",
+    "catalogue_types",
     "gpu_spec",
     "location_of",
     "render",
@@ -70,6 +71,11 @@ def gpu_spec(gpu_type: str) -> GpuSpec:
     vram = int(match.group(1)) if match else 24
     name = gpu_type.removeprefix("NVIDIA_").removeprefix("AMD_").replace("_", " ")
     return GpuSpec(name, vram, max(32, vram), 8, round(0.02 * vram, 2))
+
+
+def catalogue_types() -> list[str]:
+    """The GPU types the simulator knows by name, in catalogue order."""
+    return list(_CATALOG)
 
 
 def location_of(region: str) -> str:

@@ -6,6 +6,7 @@ import logging
 import secrets
 import time
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
@@ -15,11 +16,14 @@ from aiohttp import web
 
 from ..models import PodCreateRequest, PodStatus
 from ._app import AppState, build_app
+from ._catalogue import GpuCatalogue
 from ._clock import Clock, ManualClock, MonotonicClock
 from ._faults import FaultPlan
 from ._loopback import LoopbackPorts
 from ._render import EPOCH_BASE_MS, ProtocolCase
+from ._resources_app import ResourceState, add_routes
 from ._state import Capacity, OverCapacity, PodStore, PortHealth, Timings
+from ._variants import Variants
 
 __all__ = ["Simulator"]
 
@@ -35,6 +39,12 @@ class Simulator:
     ``sim.base_url`` and ``sim.api_key`` are what a client needs. Durations follow
     :class:`Timings` multiplied by ``time_scale``; pass a :class:`ManualClock` to move time
     by hand. See the package docstring for the behaviour decisions.
+
+    ``catalogue`` maps each GPU type to the regions offering it and their capacity in GPUs
+    (``{"NVIDIA_H100_80G": {"us-east-1": 8, "us-west-1": None}}``, ``None``: unlimited);
+    by default every known type is offered, unlimited, in five regions. Change it during a
+    run with :meth:`set_capacity`. ``variants`` picks how ambiguous spec points are played
+    (:class:`Variants`).
 
     ``epoch_ms`` is the wall-clock instant (epoch milliseconds) that clock time zero maps
     to in ``createdAt``/``updatedAt``. By default it is the real time at construction, so
@@ -77,6 +87,8 @@ class Simulator:
         port_health: PortHealth | None = None,
         loopback_ports: bool = False,
         protocol_case: ProtocolCase = None,
+        catalogue: Mapping[str, Mapping[str, int | None]] | None = None,
+        variants: Variants | None = None,
     ) -> None:
         if over_capacity not in ("fail", "refuse"):
             raise ValueError(f"over_capacity must be 'fail' or 'refuse', got {over_capacity!r}")
@@ -99,9 +111,11 @@ class Simulator:
             port_health=port_health,
             protocol_case=protocol_case,
             loopback=LoopbackPorts() if loopback_ports else None,
+            catalogue=GpuCatalogue(catalogue, capacity),
         )
         self._state = AppState(self.store, self.api_key, faults or FaultPlan(seed=seed))
-        self.app = build_app(self._state)
+        self._resources = ResourceState(self.store, variants or Variants())
+        self.app = build_app(self._state, lambda app: add_routes(app, self._resources))
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
 
@@ -233,6 +247,38 @@ class Simulator:
         """Open (or close) loopback listeners as the clock says, without waiting for a request."""
         if self.store.loopback is not None:
             await self.store.loopback.sync(self.store.listener_due)
+    # -- GPU catalogue and variants ------------------------------------------------------
+    @property
+    def variants(self) -> Variants:
+        """The variants in force; assign a new :class:`Variants` at any time."""
+        return self._resources.variants
+
+    @variants.setter
+    def variants(self, value: Variants) -> None:
+        if not isinstance(value, Variants):
+            raise TypeError(f"expected Variants, got {type(value).__name__}")
+        self._resources.variants = value
+
+    def set_capacity(self, gpu_type: str, region: str, gpus: int | None) -> None:
+        """Offer ``gpu_type`` in ``region`` with ``gpus`` GPUs in all (``None``: unlimited).
+
+        Takes effect at once: ``GET /v2/vms/types`` reports ``available`` from what
+        remains, and a pod created where no GPUs remain goes FAILED after
+        ``Timings.no_capacity``. ``set_capacity(t, r, 0)`` plays "sold out".
+        """
+        self.store.catalogue.set_capacity(gpu_type, region, gpus)
+
+    def remove_offer(self, gpu_type: str, region: str | None = None) -> None:
+        """Stop offering ``gpu_type`` in ``region`` (everywhere if ``None``)."""
+        self.store.catalogue.remove(gpu_type, region)
+
+    def remaining_capacity(self, gpu_type: str, region: str) -> int | None:
+        """GPUs still free for ``gpu_type`` in ``region`` (``None``: unlimited; 0: not offered)."""
+        return self.store.remaining(gpu_type, region)
+
+    def gpu_types(self) -> list[dict[str, Any]]:
+        """The GPU catalogue as ``GET /v2/vms/types`` would render it now (object regions)."""
+        return self.store.catalogue.listing(self.store.holds_gpus)
 
     # -- state ---------------------------------------------------------------------------
     def pods(self) -> list[dict[str, Any]]:

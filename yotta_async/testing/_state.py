@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..models import PodCreateRequest, PodStatus
+from ._catalogue import GpuCatalogue
 from ._clock import Clock
 from ._loopback import HOST as LOOPBACK_HOST
 from ._loopback import LoopbackPorts
@@ -99,6 +100,7 @@ class PodStore:
         port_health: PortHealth | None = None,
         protocol_case: ProtocolCase = None,
         loopback: LoopbackPorts | None = None,
+        catalogue: GpuCatalogue | None = None,
     ) -> None:
         if time_scale < 0:
             raise ValueError("time_scale must be >= 0")
@@ -110,6 +112,7 @@ class PodStore:
         self.fail_image = fail_image
         self.timings = timings or Timings()
         self.capacity = dict(capacity or {})
+        self.catalogue = catalogue if catalogue is not None else GpuCatalogue(capacity=self.capacity)
         self.epoch_base_ms = epoch_base_ms
         self.over_capacity: OverCapacity = over_capacity
         # Per-port health delays, looked up on every render, so a test may change them mid-run.
@@ -120,7 +123,6 @@ class PodStore:
         self._health_rng = random.Random(seed + 1)  # its own stream: ids and timelines stay as they were
         self._seed_bits = seed % 1024
         self._pods: dict[int, SimPod] = {}
-        self._reserved: dict[int, SimPod] = {}  # pods holding GPUs against a capacity limit
         self._next = 0
 
     # -- time ---------------------------------------------------------------------------
@@ -252,32 +254,17 @@ class PodStore:
         return (millis << 22) | (self._seed_bits << 12) | self._rng.getrandbits(12)
 
     def _place(self, req: PodCreateRequest) -> tuple[str, tuple[Any, ...], bool]:
-        """(region, capacity keys to reserve, whether GPUs were available)."""
-        gpu = req.gpu_type
-        # A type with per-region entries exists only in those regions.
-        regional = {k[1] for k in self.capacity if isinstance(k, tuple) and k[0] == gpu}
-        regions = list(req.regions or ())
-        if not regions:
-            regions = [DEFAULT_REGION, *sorted(regional - {DEFAULT_REGION})]
-        if not self.capacity:
-            return regions[0], (), True
-        now = self.now()
-        for region in regions:
-            if regional and region not in regional:
-                continue
-            keys = tuple(k for k in ((gpu, region), gpu) if k in self.capacity)
-            if all(self._used(k, now) + req.gpu_count <= self.capacity[k] for k in keys):
-                return region, keys, True
-        return regions[0], (), False
+        """(region, capacity keys to hold, whether GPUs were available)."""
+        return self.catalogue.place(req.gpu_type, req.gpu_count, req.regions or (), self.holds_gpus)
 
-    def _used(self, key: Any, now: float) -> int:
-        used = 0
-        for pod in list(self._reserved.values()):
-            if pod.phase(now)[2] in _NOT_LIVE or self._pods.get(pod.id) is not pod:
-                del self._reserved[pod.id]  # TERMINATED/FAILED pods give their GPUs back
-            elif key in pod.gpu_keys:
-                used += pod.gpus
-        return used
+    def holds_gpus(self, pod: Any) -> bool:
+        """Whether ``pod`` still holds its GPUs: it exists and is not TERMINATED or FAILED."""
+        found = self._pods.get(pod.id)
+        return found is pod and found.phase(self.now())[2] not in _NOT_LIVE
+
+    def remaining(self, gpu_type: str, region: str) -> int | None:
+        """GPUs still free for ``gpu_type`` in ``region`` (``None``: unlimited)."""
+        return self.catalogue.remaining(gpu_type, region, self.holds_gpus)
 
     def create(self, req: PodCreateRequest, *, status: PodStatus | None = None) -> SimPod:
         """Add a pod as ``POST /v2/pods`` would; ``status`` starts it in that phase instead.
@@ -312,7 +299,7 @@ class PodStore:
             self._seed_status(pod, now, status)
         self._pods[pod_id] = pod
         if keys:
-            self._reserved[pod_id] = pod
+            self.catalogue.hold(pod, keys, self.holds_gpus)
         return pod
 
     def _bind(self, pod: SimPod) -> None:
