@@ -161,3 +161,14 @@ def test_port_health_flag_parses() -> None:
     for bad in ("22", "=5", "22=-1", "22=soon"):
         with pytest.raises(argparse.ArgumentTypeError):
             port_health(bad)
+
+
+def test_capacity_flag_parses() -> None:
+    import argparse
+
+    from yotta_async.testing._serve import capacity
+
+    assert capacity("NVIDIA_H100_80G@us-east-1=5") == (("NVIDIA_H100_80G", "us-east-1"), 5)
+    for bad in ("NVIDIA_H100_80G=5", "@r=1", "t@r=", "t@r=-1", "t@r"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            capacity(bad)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from ._simulator import Simulator
 
-__all__ = ["add_arguments", "main", "port_health", "serve"]
+__all__ = ["add_arguments", "capacity", "main", "port_health", "serve"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fail-image", default="yotta/always-fails", help="image whose pods always go FAILED"
     )
     parser.add_argument(
+        "--capacity", type=capacity, action="append", default=None, metavar="TYPE@REGION=N",
+        help="offer only N GPUs of TYPE in REGION (repeatable; a type given here exists only in "
+             "the regions given), e.g. NVIDIA_H100_80G@us-east-1=5",
+    )
+    parser.add_argument(
         "--over-capacity", choices=("fail", "refuse"), default="fail",
         help="a create beyond capacity: the pod goes FAILED (default), or the create is refused "
              "with code 24000",
@@ -53,6 +58,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--loopback-ports", action="store_true",
         help="back every exposed port with a real socket on 127.0.0.1 (for TCP probes)",
     )
+
+
+def capacity(text: str) -> tuple[tuple[str, str], int]:
+    """``--capacity``: ``"NVIDIA_H100_80G@us-east-1=5"`` as ``(("NVIDIA_H100_80G", "us-east-1"), 5)``."""
+    where, sep, count = text.partition("=")
+    gpu_type, at, region = where.strip().partition("@")
+    if not sep or not at or not gpu_type or not region or not count.strip().isdigit():
+        raise argparse.ArgumentTypeError(
+            f"invalid capacity {text!r}: use TYPE@REGION=N, e.g. NVIDIA_H100_80G@us-east-1=5"
+        )
+    return (gpu_type.strip(), region.strip()), int(count)
 
 
 def port_health(text: str) -> dict[int | str, float]:
@@ -93,6 +109,7 @@ async def serve(args: argparse.Namespace) -> int:
         seed=args.seed,
         failure_rate=args.failure_rate,
         fail_image=args.fail_image,
+        capacity=dict(args.capacity) if args.capacity else None,
         over_capacity=args.over_capacity,
         port_health=args.port_health,
         protocol_case=args.protocol_case,
