@@ -207,7 +207,8 @@ class WaitTimeoutError(YottaError, TimeoutError):
     """A waiter's deadline passed before the pod reached the wanted state.
 
     Carries ``pod`` (the last snapshot, or ``None`` if no poll succeeded), ``elapsed``
-    seconds, ``polls`` and ``history`` (the statuses seen, in order).
+    seconds, ``polls`` and ``history`` (the statuses seen, in order). A wait for READY
+    also names the ports still not ready in ``ports`` (e.g. ``["22/SSH"]``).
     """
 
     def __init__(
@@ -219,12 +220,14 @@ class WaitTimeoutError(YottaError, TimeoutError):
         elapsed: float = 0.0,
         polls: int = 0,
         history: Sequence[PodStatus] = (),
+        ports: Sequence[str] = (),
     ) -> None:
         self.pod_id = pod_id
         self.pod = pod
         self.elapsed = elapsed
         self.polls = polls
         self.history = list(history)
+        self.ports = list(ports)
         super().__init__(message)
 
 
