@@ -25,9 +25,68 @@ from .errors import (
     WaitTimeoutError,
     YottaError,
 )
-from .models import Pod, PodStatus
+from .models import GpuType, Placement, Pod, PodStatus
 
-__all__ = ["Failover", "FailoverEvent", "Landing", "OnFailover", "failed_before_running"]
+__all__ = [
+    "Failover",
+    "FailoverEvent",
+    "Landing",
+    "OnFailover",
+    "check_placements",
+    "failed_before_running",
+    "split_by_availability",
+]
+
+
+def check_placements(placements: object) -> list[Placement]:
+    """``placements`` as a list of :class:`Placement` (``(gpu_type, region)`` pairs accepted).
+
+    Raises ``ValidationError`` naming ``placements[i]`` for anything else, and for an
+    empty list. Duplicates keep their first position.
+    """
+    from collections.abc import Iterable
+
+    from .errors import ValidationError
+
+    if isinstance(placements, (str, bytes, Placement)) or not isinstance(placements, Iterable):
+        raise ValidationError(
+            "placements", f"expected a list of Placement(gpu_type, region), got {type(placements).__name__}"
+        )
+    items = list(placements)
+    if not items:
+        raise ValidationError("placements", "needs at least one Placement(gpu_type, region)")
+    out: list[Placement] = []
+    for i, item in enumerate(items):
+        if isinstance(item, tuple) and not isinstance(item, Placement) and len(item) == 2:
+            item = Placement(*item)
+        if not isinstance(item, Placement) or not all(
+            isinstance(v, str) and v.strip() for v in (item.gpu_type, item.region)
+        ):
+            raise ValidationError(
+                f"placements[{i}]", f"expected Placement(gpu_type, region), got {item!r}"
+            )
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def split_by_availability(
+    placements: Sequence[Placement], catalogue: Sequence[GpuType] | None
+) -> tuple[list[Placement], list[Placement]]:
+    """``(usable, skipped)``: placements the catalogue reports unavailable are skipped.
+
+    Only an explicit ``available: false`` skips one. A placement the catalogue does not
+    list, a region listed as a plain string (availability unknown), or no catalogue at all
+    (``None``: it could not be read) skips nothing: the create itself will tell.
+    """
+    if catalogue is None:
+        return list(placements), []
+    unavailable = {
+        (t.gpu_type, r.region) for t in catalogue for r in t.regions if r.available is False
+    }
+    usable = [p for p in placements if (p.gpu_type, p.region) not in unavailable]
+    skipped = [p for p in placements if (p.gpu_type, p.region) in unavailable]
+    return usable, skipped
 
 
 class _Where(Protocol):

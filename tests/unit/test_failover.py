@@ -202,3 +202,30 @@ def test_failed_before_running() -> None:
     gone = Pod(id=1, status=S.TERMINATED)
     assert not failed_before_running(PodFailedError("x", pod=gone, history=[S.TERMINATED]))
     assert not failed_before_running(ValueError())
+
+
+def test_check_placements() -> None:
+    from yotta_async import Placement, ValidationError
+    from yotta_async._failover import check_placements
+
+    p = Placement("NVIDIA_H100_80G", "us-east-1")
+    assert check_placements([p, ("NVIDIA_H100_80G", "us-east-2"), p]) == [
+        p, Placement("NVIDIA_H100_80G", "us-east-2")]
+    cases = (([], "placements"), ("us-east-1", "placements"), (p, "placements"), ([p, "x"], "placements[1]"),
+             ([("t", "")], "placements[0]"), ([("t", "r", 1)], "placements[0]"))
+    for bad, field in cases:
+        with pytest.raises(ValidationError) as info:
+            check_placements(bad)
+        assert info.value.field == field
+
+
+def test_split_by_availability() -> None:
+    from yotta_async import GpuRegion, GpuType, Placement
+    from yotta_async._failover import split_by_availability
+
+    a, b, c, d = (Placement("H", r) for r in "abcd")
+    catalogue = [GpuType(gpu_type="H", regions=[
+        GpuRegion(region="a", available=False), GpuRegion(region="b", available=True),
+        GpuRegion(region="c")])]
+    assert split_by_availability([a, b, c, d], catalogue) == ([b, c, d], [a])
+    assert split_by_availability([a, b], None) == ([a, b], [])  # unreadable: nothing skipped
