@@ -100,7 +100,7 @@ class _Where(Protocol):
 
 W = TypeVar("W", bound=_Where)
 
-EventKind = Literal["skipped", "creating", "refused", "failed", "landed", "exhausted"]
+EventKind = Literal["skipped", "creating", "created", "refused", "failed", "landed", "exhausted"]
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,8 @@ class FailoverEvent(Generic[W]):
     """One step of a launch with placements, for progress displays.
 
     ``kind`` is ``"skipped"`` (the catalogue reports the placement unavailable; ``slot``
-    is -1), ``"creating"`` (a create is about to be sent for ``slot``), ``"refused"`` (the
+    is -1), ``"creating"`` (a create is about to be sent for ``slot``), ``"created"``
+    (``pod_id`` now exists on ``placement``), ``"refused"`` (the
     create was refused for capacity), ``"failed"`` (``pod_id`` went FAILED before RUNNING;
     it is being deleted and replaced), ``"landed"`` (``pod_id`` reached the target) or
     ``"exhausted"`` (``slot`` has no placement left).
@@ -250,6 +251,7 @@ class Failover(Generic[W]):
                 self._full.add(index)
                 index += 1
                 continue
+            self._emit(FailoverEvent("created", slot, placement, pod.id))
             if self._wait is not None:
                 try:
                     pod = await self._wait(pod.id, self._remaining(pod))
