@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import os
 import signal
@@ -53,6 +54,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--protocol-case", choices=("upper", "lower"), default=None,
         help="write expose[].protocol in this case (default: as the create sent it)",
+    )
+    parser.add_argument(
+        "--report-requests", action="store_true",
+        help="on exit, print the requests served per route as one JSON line on stderr",
     )
     parser.add_argument(
         "--loopback-ports", action="store_true",
@@ -122,6 +127,9 @@ async def serve(args: argparse.Namespace) -> int:
                 # A generated key must reach the user somehow; stderr keeps stdout one line.
                 print(f"api key: {sim.api_key}", file=sys.stderr, flush=True)
             await stop.wait()
+            if args.report_requests:
+                counts = json.dumps(dict(sorted(sim.request_counts.items())))
+                print(f"requests: {counts}", file=sys.stderr, flush=True)
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
