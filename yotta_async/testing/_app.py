@@ -21,7 +21,7 @@ from ..models import PodCreateRequest, PodStatus
 from ._faults import FaultPlan
 from ._state import NoCapacity, PodStore, SimPod
 
-__all__ = ["SUCCESS", "AppState", "build_app"]
+__all__ = ["SUCCESS", "AppState", "build_app", "mark_success"]
 
 SUCCESS = 10000
 INVALID = 10001
@@ -133,7 +133,7 @@ async def _serve(request: web.Request, handler: Handler, state: AppState, route:
     if not hmac.compare_digest(supplied.encode(), state.api_key.encode()):
         return envelope(401, "unauthorized: missing or invalid X-Api-Key", 401)
     response = await handler(request)
-    if response.status == 200 and getattr(response, "_sim_success", False):
+    if response.status == 200 and response.get(_SUCCESS, False):
         lost = faults.after(route)
         if lost == "lost_reset":
             _abort(request)
@@ -143,9 +143,17 @@ async def _serve(request: web.Request, handler: Handler, state: AppState, route:
     return response
 
 
-def _success(response: web.Response) -> web.Response:
-    response._sim_success = True  # type: ignore[attr-defined]
+_SUCCESS = web.ResponseKey("yotta_sim_success", bool)
+
+
+def mark_success(response: web.Response) -> web.Response:
+    """Mark a handler's reply as a success, so "reply lost" faults may fire after it."""
+    # A response is also a mapping for per-response data: no ad-hoc attribute needed.
+    response[_SUCCESS] = True
     return response
+
+
+_success = mark_success
 
 
 def _pod_id(request: web.Request) -> int | web.Response:

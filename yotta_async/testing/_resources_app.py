@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import msgspec
 from aiohttp import web
 
+from ._app import mark_success
 from ._state import PodStore
 from ._variants import Variants
 
@@ -31,8 +32,7 @@ def _ok(data: object) -> web.Response:
     response = web.Response(
         body=_ENCODE({"code": 10000, "message": "success", "data": data}), content_type=_JSON
     )
-    response._sim_success = True  # type: ignore[attr-defined]  # lets "reply lost" faults fire
-    return response
+    return mark_success(response)  # lets "reply lost" faults fire
 
 
 async def list_vm_types(request: web.Request) -> web.Response:

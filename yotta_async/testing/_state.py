@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..models import PodCreateRequest, PodStatus
+from ..models.status import TERMINAL
 from ._catalogue import GpuCatalogue
 from ._clock import Clock
 from ._loopback import HOST as LOOPBACK_HOST
@@ -19,7 +20,7 @@ __all__ = ["Capacity", "NoCapacity", "OverCapacity", "PodStore", "PortHealth", "
 
 S = PodStatus
 # The statuses whose pods are "leaked" if a script dies: they still exist and may bill.
-_NOT_LIVE = frozenset({S.TERMINATED, S.FAILED})
+_NOT_LIVE = TERMINAL
 Capacity = Mapping[Any, int]  # {gpu_type: n} or {(gpu_type, region): n}
 OverCapacity = Literal["fail", "refuse"]
 PortHealth = Mapping[int | str, float]  # {container port or protocol name: seconds}; inf: never
