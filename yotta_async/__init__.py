@@ -13,6 +13,7 @@
 from ._backoff import Backoff
 from ._bulk import SweepResult
 from ._client import YottaClient
+from ._failover import FailoverEvent
 from ._group import OnExit, PodGroup
 from ._token import GROUP_ENV, TOKEN_ENV
 from ._validation import PodId
@@ -49,7 +50,7 @@ from .models import (
     PodCreateRequest,
     PodStatus,
 )
-from .waiting import PodChange, WatchPolicy
+from .waiting import READY, PodChange, WatchPolicy
 
 __all__ = [
     "APIConnectionError",
@@ -62,6 +63,7 @@ __all__ = [
     "ConfigurationError",
     "EnvVar",
     "ExposePort",
+    "FailoverEvent",
     "GpuRegion",
     "GpuType",
     "GROUP_ENV",
@@ -80,6 +82,7 @@ __all__ = [
     "PodId",
     "PodNotFoundError",
     "PodStatus",
+    "READY",
     "RateLimitError",
     "ResponseDecodeError",
     "ServerError",

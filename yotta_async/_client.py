@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ._backoff import Backoff
-from ._protocol import CAPACITY_ERROR_CODE
+from ._protocol import DEFAULT_CAPACITY_ERROR_CODES
 from ._runtime import Clock, Sleep
 from ._session import Session
 from ._validation import check_number
@@ -41,11 +41,6 @@ DEFAULT_MAX_RETRIES = 4
 DEFAULT_MAX_CONCURRENCY = 64
 DEFAULT_BACKOFF = Backoff(initial=0.5, maximum=20.0)
 DEFAULT_MAX_RETRY_AFTER = 60.0
-# Result codes that mean "a create was refused for lack of capacity". None is documented for
-# pods (resources-v2.md §6): the default holds only the simulator's code (24000, which it
-# borrows from Elastic's "Serverless unavailable"). Failover replaces a pod refused with one
-# of these; any other create error is raised as it is.
-DEFAULT_CAPACITY_ERROR_CODES: frozenset[int] = frozenset({CAPACITY_ERROR_CODE})
 ENV_API_KEY = "YOTTA_API_KEY"
 ENV_BASE_URL = "YOTTA_BASE_URL"
 
@@ -123,7 +118,9 @@ class YottaClient:
             if fn is not None and not callable(fn):
                 raise ConfigurationError(f"{name} must be callable, got {type(fn).__name__}")
         try:
-            self._pods_settings = PodsSettings(watch_policy or WatchPolicy(), reconcile_settle)
+            self._pods_settings = PodsSettings(
+                watch_policy or WatchPolicy(), reconcile_settle, self.capacity_error_codes
+            )
         except ValidationError as exc:
             raise ConfigurationError(str(exc)) from None
         self._session = Session(
@@ -149,7 +146,10 @@ class YottaClient:
     @cached_property
     def pods(self) -> Pods:
         """The pods resource: create, list, get, pause, resume, delete, waiters, bulk helpers."""
-        return Pods(self._session, self._session.runtime, self._pods_settings)
+        return Pods(
+            self._session, self._session.runtime, self._pods_settings,
+            catalogue=lambda: self.gpu_types.list(),
+        )
 
     @cached_property
     def gpu_types(self) -> GpuTypes:

@@ -130,7 +130,10 @@ class Tracker:
     def snapshots(self) -> dict[int, Pod]:
         """The newest snapshot of each group pod, from the group itself or from the watch."""
         known = {p.id: p for p in self.group.pods}
+        replaced = self.group.replaced
         for pid, pod in self.latest.items():
+            if pid in replaced:
+                continue  # failover deleted it and made another in its place
             # The group's cleanup looks at pods on its own; keep whichever view is newer.
             mine = known.get(pid)
             if mine is None or (pod.updated_at or 0) >= (mine.updated_at or 0):
