@@ -15,6 +15,7 @@ from typing import Generic, Literal, Protocol, TypeVar
 
 import anyio
 
+from ._validation import check_items
 from .errors import (
     APIError,
     CapacityError,
@@ -22,6 +23,7 @@ from .errors import (
     PlacementAttempt,
     PodFailedError,
     PodNotFoundError,
+    ValidationError,
     WaitTimeoutError,
     YottaError,
 )
@@ -44,15 +46,9 @@ def check_placements(placements: object) -> list[Placement]:
     Raises ``ValidationError`` naming ``placements[i]`` for anything else, and for an
     empty list. Duplicates keep their first position.
     """
-    from collections.abc import Iterable
-
-    from .errors import ValidationError
-
-    if isinstance(placements, (str, bytes, Placement)) or not isinstance(placements, Iterable):
-        raise ValidationError(
-            "placements", f"expected a list of Placement(gpu_type, region), got {type(placements).__name__}"
-        )
-    items = list(placements)
+    if isinstance(placements, Placement):
+        raise ValidationError("placements", "expected a list of Placements, got one Placement")
+    items = check_items(placements, "placements")
     if not items:
         raise ValidationError("placements", "needs at least one Placement(gpu_type, region)")
     out: list[Placement] = []
