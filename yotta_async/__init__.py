@@ -15,6 +15,7 @@ from ._bulk import SweepResult
 from ._client import YottaClient
 from ._failover import FailoverEvent
 from ._group import OnExit, PodGroup
+from ._probe import Prober
 from ._token import GROUP_ENV, TOKEN_ENV
 from ._validation import PodId
 from ._version import __version__
@@ -82,6 +83,7 @@ __all__ = [
     "PodId",
     "PodNotFoundError",
     "PodStatus",
+    "Prober",
     "READY",
     "RateLimitError",
     "ResponseDecodeError",

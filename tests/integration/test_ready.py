@@ -14,11 +14,11 @@ from yotta_async import (
     PodCreateRequest,
     PodFailedError,
     PodStatus,
+    Prober,
     WaitTimeoutError,
     WatchPolicy,
     YottaClient,
 )
-from yotta_async._probe import Prober
 from yotta_async.testing import Simulator, Timings
 
 from ._waitkit import changed_at, sim_client

@@ -37,6 +37,7 @@ EXPECTED_ALL = [
     "PodId",
     "PodNotFoundError",
     "PodStatus",
+    "Prober",
     "READY",
     "RateLimitError",
     "ResponseDecodeError",
