@@ -196,3 +196,18 @@ async def test_capacity_codes_default_to_the_simulators_and_are_overridable() ->
 def test_capacity_codes_are_validated(codes: object) -> None:
     with pytest.raises(ConfigurationError, match="capacity_error_codes"):
         YottaClient("k", "http://127.0.0.1:1", capacity_error_codes=codes)  # type: ignore[arg-type]
+
+
+def test_ready_targets_are_values_checked_however_built() -> None:
+    from yotta_async import READY
+    from yotta_async.waiting import Readiness, resolve_until
+
+    assert READY(ports=["ssh", 22], probe=True) == Readiness(("ssh", 22), True)
+    assert READY(ports=["ssh"]).ports == ("ssh",) and READY.ports is None
+    assert str(READY) == "READY" and str(READY(ports=[22], probe=True)) == "READY (ports 22; probed)"
+    assert resolve_until("ready") is READY and resolve_until(" Ready ") is READY
+    for bad, field in (({"ports": "ssh"}, "ports"), ({"ports": [True]}, "ports[0]"),
+                       ({"ports": [" "]}, "ports[0]"), ({"probe": 1}, "probe")):
+        with pytest.raises(ValidationError) as info:
+            Readiness(**bad)  # type: ignore[arg-type]
+        assert info.value.field == field

@@ -3,7 +3,7 @@
 ``READY`` stands wherever a status does (``until=READY``, ``wait=READY``); call it to pick
 ports or ask for TCP probes: ``READY(ports=["ssh"], probe=True)``. The shared watcher
 serves it like any status (requests stay flat in the number of pods); the only per-pod
-traffic is the TCP probes, run under the client's :class:`~yotta_async._probe.Prober` cap.
+traffic is the TCP probes, run under the client's :class:`~yotta_async.Prober` cap.
 """
 
 from __future__ import annotations
@@ -40,9 +40,14 @@ class Readiness:
     probe: bool = False
     base: WaitTarget[PodStatus] = field(default=RUNNING, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        # Checked (and ``ports`` made a tuple) however it is built: READY(...) or Readiness(...).
+        object.__setattr__(self, "ports", _check_ports(self.ports))
+        _check_probe(self.probe)
+
     def __call__(self, *, ports: Iterable[PortSelector] | None = None, probe: bool = False) -> Readiness:
         """A READY target for ``ports`` (``None``: all), probing them if ``probe``."""
-        return Readiness(_check_ports(ports), _check_probe(probe))
+        return Readiness(ports, probe)  # type: ignore[arg-type]  # __post_init__ makes it a tuple
 
     @property
     def default_timeout(self) -> float:
@@ -62,10 +67,6 @@ class Readiness:
         return "READY" + (f" ({'; '.join(parts)})" if parts else "")
 
 
-READY = Readiness()
-
-Target = WaitTarget[PodStatus] | Readiness
-"""What a pod wait waits for: a status target (RUNNING, PAUSED, TERMINATED) or readiness."""
 
 
 def _check_ports(ports: object) -> tuple[PortSelector, ...] | None:
@@ -86,6 +87,12 @@ def _check_probe(probe: object) -> bool:
     if not isinstance(probe, bool):
         raise ValidationError("probe", f"expected True or False, got {probe!r}")
     return probe
+
+
+READY = Readiness()
+
+Target = WaitTarget[PodStatus] | Readiness
+"""What a pod wait waits for: a status target (RUNNING, PAUSED, TERMINATED) or readiness."""
 
 
 def resolve_until(until: object) -> Target:
