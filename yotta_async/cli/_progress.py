@@ -84,7 +84,8 @@ class Tracker:
         if kind == "skipped":
             line = f"skipping {where}: the GPU catalogue reports it unavailable"
         elif kind == "refused":
-            line = f"pod #{event.slot}: create refused on {where} ({event.reason}); trying the next placement"
+            why = event.reason.removeprefix("create refused: ")
+            line = f"pod #{event.slot}: create refused on {where} ({why}); trying the next placement"
         elif kind == "failed":
             line = f"pod {event.pod_id} (#{event.slot}) went FAILED on {where} before RUNNING: " \
                    "deleted, trying the next placement"
