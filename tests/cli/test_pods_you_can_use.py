@@ -112,3 +112,20 @@ def test_pods_wait_until_ready_and_bare_wait_means_running(tmp_path: Path) -> No
         assert never.code == 1 and "8888/http" in never.err, never.err
     finally:
         stop(sim, log)
+
+
+def test_running_out_of_placements_exits_1_listing_every_attempt_and_cleans_up(tmp_path: Path) -> None:
+    sim, log = start(tmp_path, "out", "--capacity", f"{H100}@us-east-1=1",
+                     "--capacity", f"{H100}@us-east-2=1", "--over-capacity", "refuse")
+    try:
+        result = launch(sim, tmp_path, 3)
+        assert result.code == 1, result.err
+        assert "placements ran out" in result.err
+        assert f"{H100}@us-east-1: no pod: create refused" in result.err  # the attempts, listed
+        assert "create refused on" in result.err  # the failovers, as they happened
+        assert "cleanup after the error: deleted" in result.err
+        pods = [p for p in sim.pods() if (p.name or "").startswith("dw-")]
+        assert not [p for p in pods if p.status.value not in ("TERMINATING", "TERMINATED")]
+    finally:
+        counts = stop(sim, log)
+    assert counts.get("POST /v2/pods", 0) >= 3
