@@ -32,6 +32,7 @@ BENCHES = {
     "bulk": "benchmarks.bench_bulk",
     "memory": "benchmarks.bench_memory",
     "import": "benchmarks.bench_import",
+    "ready": "benchmarks.bench_ready",
 }
 PACKAGES = (
     "yotta-async",

@@ -14,6 +14,7 @@ BENCHES = (
     "4. bulk launch",
     "5. memory",
     "6. import time",
+    "7. pods you can use",
 )
 HEADER = "| benchmark | subject | metric | median |"
 

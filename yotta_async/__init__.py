@@ -14,7 +14,9 @@ from ._backoff import Backoff
 from ._bulk import SweepResult
 from ._client import YottaClient
 from ._expiry import DEFAULT_EXPIRY_GRACE, EXPIRES_ENV
+from ._failover import FailoverEvent
 from ._group import OnExit, PodGroup
+from ._probe import Prober
 from ._token import GROUP_ENV, TOKEN_ENV
 from ._validation import PodId
 from ._version import __version__
@@ -24,11 +26,13 @@ from .errors import (
     APITimeoutError,
     AuthenticationError,
     BudgetExceededError,
+    CapacityError,
     CleanupError,
     ConfigurationError,
     InvalidRequestError,
     InvalidStateError,
     PermissionDeniedError,
+    PlacementAttempt,
     PodFailedError,
     PodNotFoundError,
     RateLimitError,
@@ -38,8 +42,18 @@ from .errors import (
     WaitTimeoutError,
     YottaError,
 )
-from .models import EnvVar, ExposePort, PersistentVolume, Pod, PodCreateRequest, PodStatus
-from .waiting import PodChange, WatchPolicy
+from .models import (
+    EnvVar,
+    ExposePort,
+    GpuRegion,
+    GpuType,
+    PersistentVolume,
+    Placement,
+    Pod,
+    PodCreateRequest,
+    PodStatus,
+)
+from .waiting import READY, PodChange, WatchPolicy
 
 __all__ = [
     "APIConnectionError",
@@ -48,18 +62,24 @@ __all__ = [
     "AuthenticationError",
     "Backoff",
     "BudgetExceededError",
+    "CapacityError",
     "CleanupError",
     "ConfigurationError",
     "DEFAULT_EXPIRY_GRACE",
     "EXPIRES_ENV",
     "EnvVar",
     "ExposePort",
+    "FailoverEvent",
+    "GpuRegion",
+    "GpuType",
     "GROUP_ENV",
     "InvalidRequestError",
     "InvalidStateError",
     "OnExit",
     "PermissionDeniedError",
     "PersistentVolume",
+    "Placement",
+    "PlacementAttempt",
     "Pod",
     "PodChange",
     "PodCreateRequest",
@@ -68,6 +88,8 @@ __all__ = [
     "PodId",
     "PodNotFoundError",
     "PodStatus",
+    "Prober",
+    "READY",
     "RateLimitError",
     "ResponseDecodeError",
     "ServerError",

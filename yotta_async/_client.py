@@ -5,12 +5,14 @@ from __future__ import annotations
 import ipaddress
 import os
 import random
+from collections.abc import Iterable
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ._backoff import Backoff
+from ._protocol import DEFAULT_CAPACITY_ERROR_CODES
 from ._runtime import Clock, Sleep
 from ._session import Session
 from ._validation import check_number
@@ -21,8 +23,11 @@ from .waiting import WatchPolicy
 if TYPE_CHECKING:
     import aiohttp
 
+    from .resources.gpu_types import GpuTypes
+
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_CAPACITY_ERROR_CODES",
     "DEFAULT_MAX_CONCURRENCY",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_RECONCILE_SETTLE",
@@ -60,6 +65,10 @@ class YottaClient:
     connection pool); ``requests_per_second`` spaces request starts. ``sleep``, ``clock`` and
     ``rng`` are injectable so tests never really sleep.
 
+    ``capacity_error_codes`` are the create result codes that failover treats as "no
+    capacity here, try the next placement" (default :data:`DEFAULT_CAPACITY_ERROR_CODES`:
+    only the simulator's code, since the real API documents none). A pod that ends FAILED
+    before RUNNING is always treated as a capacity failure.
     ``watch_policy`` tunes the shared pod watcher (:class:`~yotta_async.WatchPolicy`) and
     ``reconcile_settle`` the seconds between the two listings that decide a create whose
     reply was lost made no pod; both are checked here, and can be changed later through
@@ -82,6 +91,7 @@ class YottaClient:
         sleep: Sleep | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        capacity_error_codes: Iterable[int] = DEFAULT_CAPACITY_ERROR_CODES,
         watch_policy: WatchPolicy | None = None,
         reconcile_settle: float = DEFAULT_RECONCILE_SETTLE,
     ) -> None:
@@ -104,11 +114,14 @@ class YottaClient:
             )
         if rng is not None and not isinstance(rng, random.Random):
             raise ConfigurationError(f"rng must be a random.Random, got {type(rng).__name__}")
+        self.capacity_error_codes = _check_codes(capacity_error_codes)
         for name, fn in (("sleep", sleep), ("clock", clock)):
             if fn is not None and not callable(fn):
                 raise ConfigurationError(f"{name} must be callable, got {type(fn).__name__}")
         try:
-            self._pods_settings = PodsSettings(watch_policy or WatchPolicy(), reconcile_settle)
+            self._pods_settings = PodsSettings(
+                watch_policy or WatchPolicy(), reconcile_settle, self.capacity_error_codes
+            )
         except ValidationError as exc:
             raise ConfigurationError(str(exc)) from None
         self._session = Session(
@@ -134,7 +147,17 @@ class YottaClient:
     @cached_property
     def pods(self) -> Pods:
         """The pods resource: create, list, get, pause, resume, delete, waiters, bulk helpers."""
-        return Pods(self._session, self._session.runtime, self._pods_settings)
+        return Pods(
+            self._session, self._session.runtime, self._pods_settings,
+            catalogue=lambda: self.gpu_types.list(),
+        )
+
+    @cached_property
+    def gpu_types(self) -> GpuTypes:
+        """The GPU catalogue: ``list()`` and ``placements(gpu_type, regions=...)``."""
+        from .resources.gpu_types import GpuTypes
+
+        return GpuTypes(self._session, self._session.runtime)
 
     async def aclose(self) -> None:
         """Stop background work and close the owned HTTP session. Safe to call twice."""
@@ -175,6 +198,18 @@ def _check_api_key(key: object) -> str | None:
             "check that it was copied whole from the Yotta console"
         )
     return key or None
+
+
+def _check_codes(codes: object) -> frozenset[int]:
+    if isinstance(codes, (str, bytes)) or not isinstance(codes, Iterable):
+        raise ConfigurationError(
+            f"capacity_error_codes must be an iterable of integers, got {type(codes).__name__}"
+        )
+    items = list(codes)
+    for code in items:
+        if not isinstance(code, int) or isinstance(code, bool):
+            raise ConfigurationError(f"capacity_error_codes must hold integers, got {code!r}")
+    return frozenset(items)
 
 
 def _check_number(

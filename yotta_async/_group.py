@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -15,34 +16,51 @@ import anyio
 import msgspec
 
 from ._expiry import OnExpire
+from ._failover import (
+    Failover,
+    OnFailover,
+    check_placements,
+    split_by_availability,
+)
 from ._ops import PodOps, map_concurrently
 from ._protocol import is_ambiguous
 from ._spend import GroupSpend
 from ._token import annotate, matching, new_token, token_of
-from ._validation import check_create_request, check_int, check_label, check_number, check_timeout
+from ._validation import (
+    check_callable,
+    check_create_request,
+    check_int,
+    check_label,
+    check_number,
+    check_timeout,
+)
 from .errors import (
+    APIError,
     AuthenticationError,
     CleanupError,
     ConfigurationError,
     InvalidStateError,
     PermissionDeniedError,
+    PlacementAttempt,
     PodNotFoundError,
     ValidationError,
     WaitTimeoutError,
     YottaError,
 )
-from .models import Pod, PodCreateFields, PodCreateRequest, PodStatus
+from .models import Placement, Pod, PodCreateFields, PodCreateRequest, PodStatus
 from .models.status import PAUSE_SETTLED
-from .waiting import RUNNING
+from .waiting import RUNNING, Readiness, Target, resolve_until
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["OnExit", "PodGroup"]
+__all__ = ["LaunchWait", "OnExit", "PodGroup"]
 
 logger = logging.getLogger("yotta_async")
 
 OnExit = Literal["delete", "pause", "keep"]
+LaunchWait = bool | PodStatus | str | Readiness
+"""What ``launch`` waits for: ``True`` (RUNNING), ``False`` (nothing), RUNNING or ``READY``."""
 _POLICIES = ("delete", "pause", "keep")
 S = PodStatus
 
@@ -125,15 +143,22 @@ class PodGroup:
         self._pods = pods
         self._entries: list[_Entry] = []
         self._state: Literal["new", "open", "closing", "closed"] = "new"
+        self._replaced: set[int] = set()
+        self._landed: dict[int, Placement] = {}
+        self._attempts: list[PlacementAttempt] = []
 
     # -- what the group holds ----------------------------------------------------------------
     @property
     def pods(self) -> list[Pod]:
         """The latest snapshot of each pod created through the group, in creation order.
 
-        Pods refused by ``max_hourly_cost`` (and deleted at once) are not listed.
+        Pods refused by ``max_hourly_cost`` (and deleted at once), and pods that failover
+        replaced (deleted after a capacity failure), are left out.
         """
-        return [e.pod for e in self._entries if e.pod is not None and not self.spend.refused(e.pod.id)]
+        return [
+            e.pod for e in self._entries
+            if e.pod is not None and not self.spend.refused(e.pod.id) and e.pod.id not in self._replaced
+        ]
 
     @property
     def hourly_cost(self) -> Decimal:
@@ -146,6 +171,21 @@ class PodGroup:
     def expired(self) -> list[int]:
         """The ids of the pods ``on_expire`` was applied to while the block was open."""
         return list(self.spend.expired)
+
+    @property
+    def replaced(self) -> frozenset[int]:
+        """Ids of the pods failover deleted and replaced (they no longer count as the group's)."""
+        return frozenset(self._replaced)
+
+    @property
+    def landed(self) -> dict[int, Placement]:
+        """Where each pod of a launch with ``placements`` landed, by pod id."""
+        return dict(self._landed)
+
+    @property
+    def attempts(self) -> list[PlacementAttempt]:
+        """Every failed try of the launches with ``placements`` (placement, pod id, reason)."""
+        return list(self._attempts)
 
     @property
     def ids(self) -> list[int]:
@@ -183,13 +223,17 @@ class PodGroup:
 
     @overload
     async def launch(
-        self, request: PodCreateRequest, /, count: int = 1, *, wait: bool = True,
+        self, request: PodCreateRequest, /, count: int = 1, *, wait: LaunchWait = True,
         timeout: float | None = None,  # noqa: ASYNC109
+        placements: Sequence[Placement | tuple[str, str]] | None = None,
+        on_failover: OnFailover[Placement] | None = None,
     ) -> list[Pod]: ...
     @overload
     async def launch(
-        self, request: None = None, /, count: int = 1, *, wait: bool = True,
+        self, request: None = None, /, count: int = 1, *, wait: LaunchWait = True,
         timeout: float | None = None,  # noqa: ASYNC109
+        placements: Sequence[Placement | tuple[str, str]] | None = None,
+        on_failover: OnFailover[Placement] | None = None,
         **fields: Unpack[PodCreateFields],
     ) -> list[Pod]: ...
     async def launch(
@@ -198,38 +242,109 @@ class PodGroup:
         /,
         count: int = 1,
         *,
-        wait: bool = True,
+        wait: LaunchWait = True,
         timeout: float | None = None,  # noqa: ASYNC109  # passed on to wait_all's deadline
+        placements: Sequence[Placement | tuple[str, str]] | None = None,
+        on_failover: OnFailover[Placement] | None = None,
         **fields: Any,
     ) -> list[Pod]:
-        """Create ``count`` pods from one request; with ``wait``, return them once all RUN.
+        """Create ``count`` pods from one request; with ``wait``, return them once all are there.
 
         ::
 
             pods = await group.launch(request, count=8)            # names: name-0 .. name-7
+            pods = await group.launch(request, count=8, wait=READY) # RUNNING + ports healthy
             pods = await group.launch(name="w", image="img", gpu_type="NVIDIA_H100_80G",
                                       gpu_count=1, count=2, wait=False)
+            pods = await group.launch(request, count=12, wait=READY, placements=[
+                Placement("NVIDIA_H100_80G", "us-east-1"),
+                Placement("NVIDIA_H100_80G", "us-east-2")])
+            group.landed[pods[0].id]                               # where it landed
 
         With ``count > 1`` each pod's name gets a ``-<i>`` suffix. Creates run at most
         ``concurrency`` at a time; the first failure stops new ones and is raised (the
         pods already made stay in the group, so the block's cleanup removes them).
-        ``wait=True`` waits with ``wait_all(until=RUNNING, timeout=timeout)``; a pod that
-        FAILS raises ``PodFailedError``.
+        ``wait`` is ``True`` (RUNNING), ``False`` (return once created), ``RUNNING`` or
+        ``READY`` (see :meth:`Pods.wait_all`; ``timeout`` is the wait's deadline); a pod
+        that FAILS raises ``PodFailedError``.
+
+        ``placements`` is an ordered preference list of ``(gpu_type, region)``: capacity
+        failover. Placements the GPU catalogue reports unavailable are skipped (none if it
+        cannot be read). Each pod starts on the first usable placement; a create refused
+        with one of the client's ``capacity_error_codes``, or a pod that ends FAILED before
+        RUNNING, is deleted and replaced on the next placement, until ``count`` pods reach
+        the ``wait`` target (with ``wait=False`` only refusals fail over). ``timeout`` is
+        then one deadline for the whole launch. When the placements run out,
+        :class:`~yotta_async.CapacityError` lists every attempt; pods that made it stay
+        in the group (its cleanup policy handles them), and no replaced pod is left
+        behind. :attr:`landed` says where each pod landed, :attr:`attempts` what failed,
+        and ``on_failover(event)`` hears each step (a :class:`FailoverEvent`).
         """
         self._check_open()
         req = check_create_request(request, fields)
         check_int(count, "count", minimum=1)
-        if wait:  # checked now, not by wait_all after the pods exist
-            check_timeout(timeout, RUNNING.default_timeout)
+        target = _launch_target(wait)
+        budget = None
+        if target is not None:  # checked now, not by wait_all after the pods exist
+            budget = check_timeout(timeout, target.default_timeout)
+        places = check_placements(placements) if placements is not None else None
+        if on_failover is not None:
+            check_callable(on_failover, "on_failover")
         reqs = [req] if count == 1 else [_renamed(req, f"{req.name}-{i}") for i in range(count)]
+        if places is not None:
+            return await self._fail_over(reqs, places, target, budget, on_failover)
         results = await map_concurrently(self.create, reqs, self.concurrency, False)
         for result in results:
             if isinstance(result, YottaError):
                 raise result
         pods = [r for r in results if isinstance(r, Pod)]
-        if wait:
-            pods = await self._pods.wait_all([p.id for p in pods], until=S.RUNNING, timeout=timeout)
+        if target is not None:
+            pods = await self._pods.wait_all([p.id for p in pods], until=_until(target), timeout=budget)
             self._refresh(pods)
+        return pods
+
+    async def _fail_over(
+        self,
+        reqs: list[PodCreateRequest],
+        places: list[Placement],
+        target: Target | None,
+        budget: float | None,
+        on_failover: OnFailover[Placement] | None,
+    ) -> list[Pod]:
+        """``launch`` with placements: the :class:`~yotta_async._failover.Failover` engine,
+        wired to this group (every create registered first, every replaced pod deleted)."""
+        usable, skipped = split_by_availability(places, await self._pods.catalogue())
+        codes = self._pods.capacity_error_codes
+
+        def is_capacity(exc: BaseException) -> bool:
+            return isinstance(exc, APIError) and exc.code in codes
+
+        async def create(slot: int, place: Placement) -> Pod:
+            return await self.create(_placed(reqs[slot], place))
+
+        async def wait_for(pod_id: int, remaining: float) -> Pod:
+            assert target is not None
+            return (await self._pods.wait_all([pod_id], until=_until(target), timeout=remaining))[0]
+
+        async def delete(pod_id: int) -> None:
+            self._replaced.add(pod_id)
+            self.spend.release(pod_id)  # a replaced pod no longer counts against max_hourly_cost
+            await self._pods.delete(pod_id)
+
+        engine = Failover(
+            usable, create=create, delete=delete, wait=wait_for if target is not None else None,
+            is_capacity_error=is_capacity, clock=self._pods.runtime.clock,
+            timeout=budget if budget is not None else math.inf, concurrency=self.concurrency,
+            on_event=on_failover, skipped=skipped,
+        )
+        try:
+            landings = await engine.run(len(reqs))
+        finally:
+            self._attempts.extend(engine.attempts)
+            for landing in engine.landings.values():
+                self._landed[landing.pod.id] = landing.placement
+        pods = [landing.pod for landing in landings]
+        self._refresh(pods)
         return pods
 
     def _check_open(self) -> None:
@@ -430,6 +545,31 @@ class _Cleanup:
 
 # Errors no retry can cure: cleanup reports them at once instead of at cleanup_timeout.
 _HOPELESS = (AuthenticationError, PermissionDeniedError, ConfigurationError)
+
+
+def _launch_target(wait: object) -> Target | None:
+    """``launch``'s ``wait`` as a target: RUNNING, READY, or ``None`` for no wait."""
+    if wait is True:
+        return RUNNING
+    if wait is False or wait is None:
+        return None
+    try:
+        target = resolve_until(wait)
+    except ValidationError:
+        target = None
+    if target is None or not (isinstance(target, Readiness) or target is RUNNING):
+        raise ValidationError("wait", f"must be True, False, RUNNING or READY, got {wait!r}")
+    return target
+
+
+def _until(target: Target) -> PodStatus | Readiness:
+    return target if isinstance(target, Readiness) else target.status
+
+
+def _placed(request: PodCreateRequest, place: Placement) -> PodCreateRequest:
+    copy = msgspec.structs.replace(request, gpu_type=place.gpu_type, regions=[place.region])
+    copy.validate()
+    return copy
 
 
 def _renamed(request: PodCreateRequest, name: str) -> PodCreateRequest:

@@ -11,8 +11,8 @@ import anyio
 from ._runtime import Runtime
 from ._validation import PodId, check_int
 from .errors import YottaError
-from .models import Pod, PodCreateRequest, PodStatus, StatusLike
-from .waiting import WatchPolicy
+from .models import GpuType, Pod, PodCreateRequest, PodStatus, StatusLike
+from .waiting import Readiness, WatchPolicy
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -86,6 +86,15 @@ class PodOps(Protocol):
         """The registry of open groups."""
         ...
 
+    @property
+    def capacity_error_codes(self) -> frozenset[int]:
+        """Create result codes that mean "no capacity on that placement"."""
+        ...
+
+    async def catalogue(self) -> list[GpuType] | None:
+        """The GPU catalogue, or ``None`` if it cannot be read."""
+        ...
+
     async def create_with_token(
         self, request: PodCreateRequest, token: str, *, group: str | None = None
     ) -> Pod:
@@ -110,16 +119,16 @@ class PodOps(Protocol):
 
     @overload
     async def wait_all(
-        self, ids: Iterable[PodId], *, until: PodStatus | str = ..., timeout: float | None = ...,  # noqa: ASYNC109
+        self, ids: Iterable[PodId], *, until: PodStatus | str | Readiness = ..., timeout: float | None = ...,  # noqa: ASYNC109
         return_exceptions: Literal[False] = ...,
     ) -> list[Pod]: ...
     @overload
     async def wait_all(
-        self, ids: Iterable[PodId], *, until: PodStatus | str = ..., timeout: float | None = ...,  # noqa: ASYNC109
+        self, ids: Iterable[PodId], *, until: PodStatus | str | Readiness = ..., timeout: float | None = ...,  # noqa: ASYNC109
         return_exceptions: Literal[True],
     ) -> list[Pod | YottaError]: ...
     async def wait_all(
-        self, ids: Iterable[PodId], *, until: PodStatus | str = ..., timeout: float | None = ...,  # noqa: ASYNC109
+        self, ids: Iterable[PodId], *, until: PodStatus | str | Readiness = ..., timeout: float | None = ...,  # noqa: ASYNC109
         return_exceptions: bool = ...,
     ) -> list[Pod] | list[Pod | YottaError]:
         """Wait until every pod reaches ``until``."""

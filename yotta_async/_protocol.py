@@ -35,6 +35,13 @@ RETRY_NEVER = "never"
 RetryMode = str
 
 SUCCESS = 10000
+# No result code for "no capacity" on POST /v2/pods is documented (resources-v2.md §6). The
+# only capacity-like code the provider documents is Elastic's 24000 ("Serverless
+# unavailable"), so the simulator refuses an over-capacity create with that one, and it is
+# the only code YottaClient(capacity_error_codes=...) recognises by default. Failover replaces
+# a pod refused with one of these; any other create error is raised as it is.
+CAPACITY_ERROR_CODE = 24000
+DEFAULT_CAPACITY_ERROR_CODES: frozenset[int] = frozenset({CAPACITY_ERROR_CODE})
 CODE_ERRORS: Mapping[int, type[APIError]] = {
     10001: InvalidRequestError,
     10002: ServerError,

@@ -142,6 +142,10 @@ class GroupSpend:
         """Whether ``pod_id`` was refused by the cap (and deleted)."""
         return pod_id in self.ledger.refused
 
+    def release(self, pod_id: int) -> None:
+        """A pod the group deleted on purpose (failover replaced it) stops counting at once."""
+        self.ledger.release(pod_id)
+
     def observe(self, pods: list[Pod]) -> None:
         """Newer snapshots: a pod that ended stops counting towards the total."""
         for pod in pods:

@@ -19,6 +19,7 @@
     │                                 or has the wrong shape
     ├── WaitTimeoutError (TimeoutError)  a waiter's deadline passed
     ├── PodFailedError                the pod reached FAILED (or TERMINATED when not expected)
+    ├── CapacityError                 failover ran out of placements (``attempts`` lists each try)
     ├── CleanupError                  a pod group could not clean up everything
     └── BudgetExceededError           a create would push a group past its max_hourly_cost
 
@@ -34,6 +35,7 @@ rest (a 2xx, a redirect or another 4xx) is a ``ResponseDecodeError``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
 __all__ = [
     "APIConnectionError",
     "BudgetExceededError",
+    "PlacementAttempt",
+    "CapacityError",
     "APIError",
     "APITimeoutError",
     "AuthenticationError",
@@ -219,7 +223,8 @@ class WaitTimeoutError(YottaError, TimeoutError):
     """A waiter's deadline passed before the pod reached the wanted state.
 
     Carries ``pod`` (the last snapshot, or ``None`` if no poll succeeded), ``elapsed``
-    seconds, ``polls`` and ``history`` (the statuses seen, in order).
+    seconds, ``polls`` and ``history`` (the statuses seen, in order). A wait for READY
+    also names the ports still not ready in ``ports`` (e.g. ``["22/SSH"]``).
     """
 
     def __init__(
@@ -231,12 +236,14 @@ class WaitTimeoutError(YottaError, TimeoutError):
         elapsed: float = 0.0,
         polls: int = 0,
         history: Sequence[PodStatus] = (),
+        ports: Sequence[str] = (),
     ) -> None:
         self.pod_id = pod_id
         self.pod = pod
         self.elapsed = elapsed
         self.polls = polls
         self.history = list(history)
+        self.ports = list(ports)
         super().__init__(message)
 
 
@@ -263,6 +270,48 @@ class PodFailedError(YottaError):
         self.polls = polls
         self.history = list(history)
         super().__init__(message)
+
+
+@dataclass(frozen=True)
+class PlacementAttempt:
+    """One try of a failover: where (``placement``, shown as ``gpu_type@region``), which pod
+    (``pod_id``; ``None`` when the create itself was refused) and why it did not count
+    (``reason``).
+    """
+
+    placement: Any
+    pod_id: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        pod = f"pod {self.pod_id}" if self.pod_id is not None else "no pod"
+        return f"{self.placement}: {pod}: {self.reason}"
+
+
+class CapacityError(YottaError):
+    """A launch with ``placements`` ran out of them before enough pods reached the target.
+
+    ``attempts`` lists every try in order (:class:`PlacementAttempt`: placement, pod id, reason),
+    skipped placements included; ``wanted`` is how many pods were asked for and
+    ``landed`` how many reached the target. The pods that did stay in their group, so its
+    cleanup policy handles them; every replaced pod was deleted.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: Sequence[PlacementAttempt] = (),
+        wanted: int = 0,
+        landed: int = 0,
+    ) -> None:
+        self.attempts = list(attempts)
+        self.wanted = wanted
+        self.landed = landed
+        lines = [message, *(f"  {a}" for a in self.attempts[:50])]
+        if len(self.attempts) > 50:
+            lines.append(f"  ... and {len(self.attempts) - 50} more attempts")
+        super().__init__("\n".join(lines))
 
 
 class CleanupError(YottaError):

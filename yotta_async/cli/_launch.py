@@ -13,7 +13,8 @@ from ..models import PodStatus
 from ..models.status import PAUSE_SETTLED
 from ._context import Context, api_fields
 from ._progress import Tracker, live_display
-from ._spec import build_request
+from ._spec import build_request, placements_of
+from ._targets import wait_target
 
 if TYPE_CHECKING:
     from .._group import PodGroup
@@ -30,13 +31,22 @@ _PAST = {"delete": "deleted", "pause": "paused"}
 
 
 async def launch(ctx: Context) -> int:
-    """Create ``--count`` pods in a group; ``--wait`` for RUNNING; then keep, pause or delete.
+    """Create ``--count`` pods in a group; ``--wait`` for RUNNING (or READY); then keep,
+    pause or delete.
 
-    An error or Ctrl-C at any point deletes every pod the group created (the group's
-    ``on_error="delete"``) and the summary says what was cleaned up.
+    Repeated ``--gpu-type``/``--region`` make an ordered list of placements (their product)
+    to fail over across; the progress shows each pod's placement and every failover, and
+    the final table where each pod landed. An error or Ctrl-C at any point deletes every
+    pod the group created (the group's ``on_error="delete"``) and the summary says what
+    was cleaned up.
     """
+    from ..models import Placement
+
     args, out, pods = ctx.args, ctx.out, ctx.client.pods
     request = build_request(args, simulate=ctx.simulate)
+    pairs = placements_of(args, request.gpu_type)
+    places = [Placement(t, r) for t, r in pairs] if pairs is not None else None
+    until = wait_target(args.wait, args) if args.wait else None
     options: dict[str, Any] = {
         "on_exit": args.then, "on_error": "delete", "cleanup_timeout": args.cleanup_timeout,
     }
@@ -57,12 +67,24 @@ async def launch(ctx: Context) -> int:
             try:
                 async with group:
                     try:
-                        tracker.phase("creating")
-                        await group.launch(request, count=args.count, wait=False)
-                        if args.wait:
-                            tracker.phase("waiting for RUNNING")
-                            running = await pods.wait_all(group.ids, timeout=args.timeout)
-                            tracker.observe(running)
+                        if places is not None:
+                            out.info(f"placements, in order: {', '.join(str(p) for p in places)}")
+                            waiting = f", waiting for {until}" if until is not None else ""
+                            tracker.phase(f"launching across {len(places)} placements{waiting}")
+                            landed = await group.launch(
+                                request, count=args.count, wait=until if until is not None else False,
+                                timeout=args.timeout, placements=places, on_failover=tracker.failover,
+                            )
+                            if until is not None:
+                                running = landed
+                                tracker.observe(running)
+                        else:
+                            tracker.phase("creating")
+                            await group.launch(request, count=args.count, wait=False)
+                            if until is not None:
+                                tracker.phase(f"waiting for {until}")
+                                running = await pods.wait_all(group.ids, until=until, timeout=args.timeout)
+                                tracker.observe(running)
                         tracker.phase(_closing(args.then))
                     except BaseException as exc:
                         outcome = exc
@@ -124,7 +146,14 @@ def _closing(then: str) -> str:
 def _report(ctx: Context, group: PodGroup, outcome: BaseException | None, pods: list[Pod]) -> None:
     """One document on stdout (the pods' last snapshots) and a summary of the cleanup."""
     out, then = ctx.out, ctx.args.then
-    out.pods(pods)
+    landed = group.landed
+    if landed or group.attempts:
+        out.pods(pods, placements={pid: str(place) for pid, place in landed.items()})
+        where = Counter(str(place) for place in landed.values())
+        summary = ", ".join(f"{n} on {place}" for place, n in where.items()) or "none"
+        out.info(f"landed: {summary}; failed attempts: {len(group.attempts)}")
+    else:
+        out.pods(pods)
     statuses = Counter(p.status for p in pods)
     if outcome is None:
         if then == "keep":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -150,8 +150,12 @@ class Output:
         sys.stdout.buffer.write(text + b"\n")
         sys.stdout.flush()
 
-    def pods(self, pods: Sequence[Pod]) -> None:
-        """A list of pods: a JSON array, or one table row per pod."""
+    def pods(self, pods: Sequence[Pod], *, placements: Mapping[int, str] | None = None) -> None:
+        """A list of pods: a JSON array, or one table row per pod.
+
+        ``placements`` (a launch with failover) adds a PLACEMENT column: where each pod
+        landed, by pod id (pods without an entry show blank).
+        """
         if self.json:
             self.emit_json([self.as_sent(p) for p in pods])
             return
@@ -159,16 +163,22 @@ class Output:
         from rich.text import Text
 
         table = Table(box=None, pad_edge=False, header_style="bold")
-        for header in ("ID", "NAME", "STATUS", "GPU", "REGION", "$/H", "CREATED"):
+        headers = ["ID", "NAME", "STATUS", "GPU", "REGION", "$/H", "CREATED"]
+        if placements is not None:
+            headers.append("PLACEMENT")
+        for header in headers:
             table.add_column(header, no_wrap=True, justify="right" if header == "$/H" else "left")
         for pod in pods:
             status = str(pod.status)
             gpu = f"{pod.gpu_count or '?'} x {pod.gpu_type}" if pod.gpu_type else ""
             # Text(), not str: the API's strings are data, never rich markup ("[/]" would crash).
-            table.add_row(
+            cells: list[Any] = [
                 str(pod.id), Text(pod.name or ""), Text(status, style=_STATUS_STYLE.get(status, "")),
                 Text(gpu), Text(pod.region or ""), money(pod.hourly_cost), _when(pod.created_at),
-            )
+            ]
+            if placements is not None:
+                cells.append(Text(placements.get(pod.id, "")))
+            table.add_row(*cells)
         self.print_table(table, squeeze=False)
         if not pods:
             self.info("no pods")

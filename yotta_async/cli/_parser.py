@@ -73,6 +73,38 @@ def _amount(text: str) -> Decimal:
     return value
 
 
+def port_selector(text: str) -> int | str:
+    """``--port``: a container port (``22``) or a protocol name (``ssh``), as argparse type."""
+    value = text.strip()
+    if value.isascii() and value.isdigit() and 0 <= int(value) <= 65535:
+        return int(value)
+    if not value or not value.replace("-", "").replace("_", "").isalnum():
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: use a port number or a protocol name")
+    return value
+
+
+def _add_readiness(parser: argparse.ArgumentParser, what: str) -> None:
+    g = parser.add_argument_group("readiness (with ready)")
+    g.add_argument(
+        "--port", dest="ready_ports", action="append", type=port_selector, metavar="PORT",
+        help=f"{what}: only these exposed ports must be healthy, by number or protocol "
+             "(e.g. 22 or ssh; repeatable; default every exposed port)",
+    )
+    g.add_argument(
+        "--probe", action="store_true",
+        help="also open a TCP connection to each port's host:proxyPort before calling it ready",
+    )
+
+
+def _wait_option(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument(
+        "--wait", nargs="?", const="running", default=None, choices=("running", "ready"), type=str.lower,
+        metavar="running|ready",
+        help=f"{text}: '--wait' or '--wait running' waits for RUNNING, '--wait ready' also for "
+             "the exposed ports to be healthy",
+    )
+
+
 def _add_globals(parser: argparse.ArgumentParser, *, top: bool) -> None:
     # Sub-commands repeat the options with SUPPRESS defaults, so they may come before or
     # after the command word without the later parser resetting the earlier value.
@@ -158,7 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _sub(verbs, "wait", "wait until pods reach a state")
     p.add_argument("ids", type=pod_id, nargs="+", metavar="ID")
-    p.add_argument("--until", choices=("running", "paused", "terminated"), default="running", type=str.lower)
+    p.add_argument(
+        "--until", choices=("running", "ready", "paused", "terminated"), default="running", type=str.lower,
+        help="the state to wait for; 'ready' is RUNNING with the exposed ports healthy",
+    )
+    _add_readiness(p, "with --until ready")
     p.add_argument(
         "--timeout", type=duration, default=None, metavar="S", help="give up after S (e.g. 600, 10m)"
     )
@@ -166,8 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _sub(verbs, "create", "create one pod")
     add_create_arguments(p)
-    p.add_argument("--wait", action="store_true", help="wait until the pod is RUNNING")
+    _wait_option(p, "wait for the pod")
     p.add_argument("--timeout", type=duration, default=None, metavar="S", help="with --wait: give up after S")
+    _add_readiness(p, "with --wait ready")
     p.set_defaults(command="pods create")
 
     p = _sub(top, "launch", "create N pods as a group, with live progress and guaranteed cleanup")
@@ -175,8 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--concurrency", type=_positive_int, default=None, metavar="C", help="creates in flight at once"
     )
-    p.add_argument("--wait", action="store_true", help="wait until every pod is RUNNING")
+    _wait_option(p, "wait for every pod")
     p.add_argument("--timeout", type=duration, default=None, metavar="S", help="with --wait: give up after S")
+    _add_readiness(p, "with --wait ready")
     p.add_argument(
         "--cleanup-timeout", type=duration, default=600.0, metavar="S",
         help="how long deleting (or pausing) the group's pods may take (default 600)",
@@ -199,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="cap the group's summed hourly cost (e.g. 20): a pod that would pass it is deleted "
         "before it runs, and the launch fails",
     )
-    add_create_arguments(p)
+    add_create_arguments(p, placements=True)
     p.set_defaults(command="launch")
 
     p = _sub(top, "sweep", "delete orphaned pods left behind by crashed runs, or expired pods")

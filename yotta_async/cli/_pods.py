@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._context import Context, Handler, api_fields
 from ._output import ActionResult
 from ._spec import build_request
+from ._targets import wait_target
 
 __all__ = ["HANDLERS", "Context", "handler_for"]
 
@@ -31,12 +32,13 @@ async def pods_get(ctx: Context) -> int:
 
 
 async def pods_create(ctx: Context) -> int:
-    """``pods create``: one pod from flags and/or ``--from-file``; ``--wait`` for RUNNING."""
+    """``pods create``: one pod from flags and/or ``--from-file``; ``--wait [running|ready]``."""
     request = build_request(ctx.args, simulate=ctx.simulate)
     pod = await ctx.client.pods.create(request)
     if ctx.args.wait:
-        ctx.out.info(f"created pod {pod.id}; waiting until it is RUNNING")
-        pods = await ctx.client.pods.wait_all([pod.id], timeout=ctx.args.timeout)
+        until = wait_target(ctx.args.wait, ctx.args)
+        ctx.out.info(f"created pod {pod.id}; waiting until it is {until}")
+        pods = await ctx.client.pods.wait_all([pod.id], until=until, timeout=ctx.args.timeout)
         pod = pods[0]
     await api_fields(ctx)
     ctx.out.pod(pod)
@@ -77,12 +79,14 @@ async def pods_delete(ctx: Context) -> int:
 
 
 async def pods_wait(ctx: Context) -> int:
-    """``pods wait ID ... --until STATE``: the pods once all are there, in the order given."""
-    from ..models import PodStatus
+    """``pods wait ID ... --until STATE``: the pods once all are there, in the order given.
 
-    until = PodStatus(ctx.args.until.upper())
+    ``--until ready`` waits for RUNNING and healthy exposed ports (``--port`` picks them,
+    ``--probe`` also connects to each).
+    """
+    until = wait_target(ctx.args.until, ctx.args)
     ids = list(dict.fromkeys(ctx.args.ids))
-    ctx.out.info(f"waiting for {len(ids)} pod(s) to be {until.value}")
+    ctx.out.info(f"waiting for {len(ids)} pod(s) to be {until}")
     pods = await ctx.client.pods.wait_all(ids, until=until, timeout=ctx.args.timeout)
     await api_fields(ctx)
     ctx.out.pods(pods)

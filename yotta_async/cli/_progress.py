@@ -53,6 +53,10 @@ class Tracker:
         self.started = time.monotonic()
         self.latest: dict[int, Pod] = {}
         self.say: Callable[[str], None] | None = None
+        # With placements (failover): where each pod was placed, and every failover so far.
+        self.placed: dict[int, str] = {}
+        self.failovers: list[str] = []
+        self.placements = False
 
     def phase(self, name: str) -> None:
         """Enter a new phase ("creating", "waiting for RUNNING", "deleting", ...)."""
@@ -74,6 +78,40 @@ class Tracker:
         from ._output import money
 
         return f"${money(self.group.hourly_cost)}/h"
+
+    def failover(self, event: Any) -> None:
+        """Record one step of a launch with placements (a ``FailoverEvent``)."""
+        self.placements = True
+        kind, where = event.kind, str(event.placement) if event.placement is not None else ""
+        if kind == "created" and event.pod_id is not None:
+            self.placed[event.pod_id] = where
+            return
+        if kind == "landed" or kind == "creating":
+            return
+        if kind == "skipped":
+            line = f"skipping {where}: the GPU catalogue reports it unavailable"
+        elif kind == "refused":
+            why = event.reason.removeprefix("create refused: ")
+            line = f"pod #{event.slot}: create refused on {where} ({why}); trying the next placement"
+        elif kind == "failed":
+            line = f"pod {event.pod_id} (#{event.slot}) went FAILED on {where} before RUNNING: " \
+                   "deleted, trying the next placement"
+        else:
+            line = f"pod #{event.slot}: no placement left"
+        if kind in ("refused", "failed"):
+            self.failovers.append(line)
+        log.debug("failover: %s", line)
+        if self.say is not None:
+            self.say(f"[{_elapsed(self.elapsed())}] {line}")
+
+    def by_placement(self) -> Counter[str]:
+        """Live pods per placement (pods that failed over are counted where they are now)."""
+        counts: Counter[str] = Counter()
+        for pid, pod in self.snapshots().items():
+            where = self.placed.get(pid)
+            if where and str(pod.status) not in ("FAILED", "TERMINATING", "TERMINATED"):
+                counts[where] += 1
+        return counts
 
     def elapsed(self) -> float:
         """Seconds since the launch started."""
@@ -100,7 +138,10 @@ class Tracker:
     def snapshots(self) -> dict[int, Pod]:
         """The newest snapshot of each group pod, from the group itself or from the watch."""
         known = {p.id: p for p in self.group.pods}
+        replaced = self.group.replaced
         for pid, pod in self.latest.items():
+            if pid in replaced:
+                continue  # failover deleted it and made another in its place
             # The group's cleanup looks at pods on its own; keep whichever view is newer.
             mine = known.get(pid)
             if mine is None or (pod.updated_at or 0) >= (mine.updated_at or 0):
@@ -140,6 +181,14 @@ class Tracker:
             if counts[state]:
                 line.append(f"{state} {counts[state]}  ", style=STYLE.get(state, ""))
         grid.add_row(line or Text("no pods yet", style="dim"))
+        if self.placements:
+            where = Text("placements: ", style="bold")
+            for place, n in self.by_placement().items():
+                where.append(f"{place} {n}  ")
+            where.append(f"failovers {len(self.failovers)}", style="yellow" if self.failovers else "dim")
+            grid.add_row(where)
+            for recent in self.failovers[-3:]:
+                grid.add_row(Text(recent, style="dim"))
         return grid
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from ._config import UsageError
 
-__all__ = ["SIMULATE_DEFAULTS", "add_create_arguments", "build_request"]
+__all__ = ["SIMULATE_DEFAULTS", "add_create_arguments", "build_request", "placements_of"]
 
 # Only under --simulate, where nothing bills: the README's demo needs no image or GPU flags.
 SIMULATE_DEFAULTS = {
@@ -57,8 +57,13 @@ def _dest(wire: str) -> str:
     return "spec_" + wire
 
 
-def add_create_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add one flag per ``PodV2CreateRequest`` field, plus ``--from-file``."""
+def add_create_arguments(parser: argparse.ArgumentParser, *, placements: bool = False) -> None:
+    """Add one flag per ``PodV2CreateRequest`` field, plus ``--from-file``.
+
+    With ``placements`` (``launch``), ``--gpu-type`` may be repeated as well as
+    ``--region``: several of either make an ordered list of placements (see
+    :func:`placements_of`) to fail over across.
+    """
     group = parser.add_argument_group("pod spec (flags override --from-file)")
     group.add_argument(
         "--from-file",
@@ -66,6 +71,13 @@ def add_create_arguments(parser: argparse.ArgumentParser) -> None:
         help="a PodV2CreateRequest as JSON (camelCase API fields); '-' reads stdin",
     )
     for flag, wire, kind, text in _SCALARS:
+        if placements and wire == "gpuType":
+            group.add_argument(
+                flag, dest="gpu_types", action="append", metavar="TYPE",
+                help=text + "; repeat it (and/or --region) to fail over: placements are tried in the "
+                            "order of the product of the two lists",
+            )
+            continue
         group.add_argument(flag, dest=_dest(wire), type=kind, help=text, metavar=_metavar(flag, kind))
     for flag, wire, choices, text in _CHOICES:
         group.add_argument(flag, dest=_dest(wire), choices=choices, type=str.upper, help=text)
@@ -186,6 +198,9 @@ def build_request(args: argparse.Namespace, *, simulate: bool) -> Any:
         value = getattr(args, _dest(wire), None)
         if value is not None:
             fields[wire] = value
+    gpu_types = getattr(args, "gpu_types", None)
+    if gpu_types:
+        fields["gpuType"] = gpu_types[0]  # the first preference; failover tries the rest
     fields.setdefault("gpuCount", 1)
     if simulate:
         for wire, value in SIMULATE_DEFAULTS.items():
@@ -200,6 +215,22 @@ def build_request(args: argparse.Namespace, *, simulate: bool) -> Any:
         where = f"--from-file {source}: " if source else ""
         cause = exc.__cause__
         raise UsageError(f"invalid pod spec: {where}{cause if cause is not None else exc}") from None
+
+
+def placements_of(args: argparse.Namespace, gpu_type: str) -> list[tuple[str, str]] | None:
+    """The failover order ``launch`` flags ask for: ``(gpu_type, region)`` pairs, or ``None``.
+
+    Repeated ``--gpu-type`` and/or ``--region`` give the product of the two lists, types
+    first, each in the order given (``--gpu-type A --gpu-type B --region r1 --region r2``:
+    A@r1, A@r2, B@r1, B@r2). One type and at most one region is a plain launch (``None``).
+    """
+    types = list(dict.fromkeys(getattr(args, "gpu_types", None) or [gpu_type]))
+    regions = list(dict.fromkeys(getattr(args, _dest("regions"), None) or []))
+    if len(types) <= 1 and len(regions) <= 1:
+        return None
+    if not regions:
+        raise UsageError("several --gpu-type need at least one --region: placements are (type, region) pairs")
+    return [(t, r) for t in types for r in regions]
 
 
 def _kebab(wire: str) -> str:

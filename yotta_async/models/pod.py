@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
+import shlex
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -10,7 +13,18 @@ from typing import TYPE_CHECKING
 from ._base import Model
 from .status import PodStatus, decode_status
 
-__all__ = ["EnvVar", "ExposePort", "PersistentVolume", "Pod", "from_epoch_ms"]
+__all__ = [
+    "EnvVar",
+    "ExposePort",
+    "PersistentVolume",
+    "Pod",
+    "PortSelector",
+    "from_epoch_ms",
+    "parse_ssh_cmd",
+]
+
+PortSelector = int | str
+"""Picks exposed ports: a container port number (``22``) or a protocol name (``"ssh"``, any case)."""
 
 
 class EnvVar(Model, kw_only=True):
@@ -34,6 +48,30 @@ class ExposePort(Model, kw_only=True):
     healthy: bool | None = None
     ingress_url: str | None = None
     service_name: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        """``healthy is True`` with a ``host`` and a ``proxy_port``: something to connect to.
+
+        Right after create an entry carries only ``port`` and ``protocol``; a missing field
+        counts as "not ready".
+        """
+        return self.healthy is True and bool(self.host) and self.proxy_port is not None
+
+    def matches(self, selector: PortSelector) -> bool:
+        """Whether ``selector`` (a container port, or a protocol name in any case) picks this entry.
+
+        >>> ExposePort(port=22, protocol="SSH").matches("ssh")
+        True
+        """
+        if isinstance(selector, str):
+            return (self.protocol or "").casefold() == selector.casefold()
+        return self.port == selector
+
+    @property
+    def label(self) -> str:
+        """A short name for messages: ``"22/SSH"``, or ``"8080"`` without a protocol."""
+        return f"{self.port}/{self.protocol}" if self.protocol else str(self.port)
 
 
 class PersistentVolume(Model, kw_only=True):
@@ -170,9 +208,118 @@ class Pod(Model, kw_only=True):
 
         return hourly_cost(self)
 
+    def ports(self, ports: Iterable[PortSelector] | None = None) -> list[ExposePort]:
+        """The ``expose`` entries ``ports`` selects (``None``: every entry), in wire order."""
+        entries = self.expose or []
+        if ports is None:
+            return list(entries)
+        wanted = list(ports)
+        return [e for e in entries if any(e.matches(w) for w in wanted)]
+
+    def unready_ports(self, ports: Iterable[PortSelector] | None = None) -> list[str]:
+        """Labels of the selected ports that are not ready yet (see :meth:`is_ready`).
+
+        A selector that matches no ``expose`` entry at all is listed as it was given: a
+        port the pod does not expose can never become ready.
+
+        >>> pod = Pod(id=1, status="RUNNING", expose=[ExposePort(port=22, protocol="SSH")])
+        >>> pod.unready_ports(["ssh", 8888])
+        ['22/SSH', '8888']
+        """
+        wanted = None if ports is None else list(ports)
+        entries = self.ports(wanted)
+        out = [e.label for e in entries if not e.ready]
+        for selector in wanted or ():
+            if not any(e.matches(selector) for e in entries):
+                out.append(str(selector))
+        return out
+
+    def is_ready(self, ports: Iterable[PortSelector] | None = None) -> bool:
+        """Whether the pod is usable: RUNNING, and every selected port healthy and addressed.
+
+        ::
+
+            pod.is_ready()                 # every exposed port
+            pod.is_ready(["ssh"])          # the SSH entry (protocol compared in any case)
+            pod.is_ready([22, 8888])       # by container port
+
+        ``ports=None`` selects every ``expose`` entry (a RUNNING pod exposing nothing is
+        ready). A selected entry is ready when ``healthy is True`` and it has a ``host``
+        and a ``proxy_port``; a selector matching no entry is never ready. RUNNING alone is
+        not enough: the provider flips the status before the ports answer.
+        """
+        if self.status is not PodStatus.RUNNING:
+            return False
+        return not self.unready_ports(ports)
+
+    @property
+    def ssh_endpoint(self) -> tuple[str, int] | None:
+        """``(host, port)`` to SSH to: the SSH ``expose`` entry, else parsed from ``ssh_cmd``.
+
+        ``None`` when neither says. The entry is found by protocol ``SSH`` in any case (or,
+        failing that, container port 22) and must carry ``host`` and ``proxy_port``.
+
+        >>> Pod(id=1, status="RUNNING", ssh_cmd="ssh root@8hd.op1.yottalabs.ai -p 30056").ssh_endpoint
+        ('8hd.op1.yottalabs.ai', 30056)
+        """
+        entries = self.ports(["ssh"]) or self.ports([22])
+        for entry in entries:
+            if entry.host and entry.proxy_port is not None:
+                return entry.host, entry.proxy_port
+        return parse_ssh_cmd(self.ssh_cmd)
+
     def env(self, key: str) -> str | None:
         """The value of environment variable ``key`` on this pod, or ``None``."""
         for var in self.environment_vars or ():
             if var.key == key:
                 return var.value
         return None
+
+
+def parse_ssh_cmd(command: str | None) -> tuple[str, int] | None:
+    """``(host, port)`` from an ``ssh`` command line such as the pod's ``sshCmd``.
+
+    Understands ``user@host``, ``-p PORT`` / ``-pPORT`` anywhere, and options with values
+    (``-i key``, ``-L spec``); the port defaults to 22. ``None`` if no host can be found.
+
+    >>> parse_ssh_cmd("ssh root@pod-ip -p 10022")
+    ('pod-ip', 10022)
+    >>> parse_ssh_cmd("ssh -i k.pem -L 8888:localhost:8888 user@h.example -p 30056")
+    ('h.example', 30056)
+    >>> parse_ssh_cmd("ssh root@192.168.1.100")
+    ('192.168.1.100', 22)
+    """
+    if not command:
+        return None
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = command.split()
+    if not words or words[0].rsplit("/", 1)[-1] != "ssh":
+        return None
+    host: str | None = None
+    port = 22
+    i = 1
+    while i < len(words):
+        word = words[i]
+        if word.startswith("-") and len(word) > 1:
+            flag, rest = word[1], word[2:]
+            if flag in _SSH_VALUE_FLAGS:
+                value = rest if rest else (words[i + 1] if i + 1 < len(words) else "")
+                i += 1 if rest else 2
+                if flag == "p":
+                    if not value.isascii() or not value.isdigit() or not 0 < int(value) < 65536:
+                        return None
+                    port = int(value)
+                continue
+            i += 1
+            continue
+        if host is None:
+            host = word.rsplit("@", 1)[-1]
+        i += 1
+    return (host, port) if host and _HOST.fullmatch(host) else None
+
+
+# ssh(1) options that take a value (the rest are flags).
+_SSH_VALUE_FLAGS = frozenset("BbcDEeFIiJLlmOoPpQRSWw")
+_HOST = re.compile(r"[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]")

@@ -6,12 +6,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Literal, overload
 
 from .._backoff import Backoff
+from .._probe import Prober
 from .._runtime import Runtime
 from .._validation import PodId, check_callable, check_id, check_ids, check_instance, check_timeout
 from ..errors import YottaError
-from ..models import Pod, PodStatus, WaitUntil
+from ..models import Pod, PodStatus, PortSelector, WaitUntil
 from ..waiting import (
+    DEFAULT_WAIT_BACKOFF,
+    MIN_POLL_INTERVAL,
     PAUSED,
+    READY,
     RUNNING,
     TERMINATED,
     AsCompleted,
@@ -19,15 +23,19 @@ from ..waiting import (
     PodTracker,
     PodWatcher,
     PodWatchStream,
+    Readiness,
     Settle,
-    WaitTarget,
+    Target,
     WatchPolicy,
     poll_until,
-    target_for,
+    probe_ready,
+    resolve_until,
 )
 
 __all__ = ["PodWaits"]
 
+Until = WaitUntil | Literal["READY", "ready"] | Readiness
+"""A wait target as callers name it: a status (or its name), or ``READY``."""
 ListOnce = Callable[[list[str] | None], Awaitable[list[Pod]]]
 GetOnce = Callable[[int], Awaitable[Pod]]
 
@@ -40,6 +48,10 @@ class PodWaits:
     you pass ``backoff=``), so a thousand concurrent ``wait_until_running`` calls cost about
     one list request per tick rather than a thousand GETs. ``wait_all``, ``as_completed``
     and ``watch`` always use the shared watcher, tuned by ``watch_policy``.
+
+    ``prober`` runs the TCP probes of ``READY(probe=True)`` waits: one per client, so its
+    cap (and short connect timeout) holds across every wait; assign a new
+    :class:`~yotta_async._probe.Prober` to tune them.
     """
 
     def __init__(
@@ -50,6 +62,7 @@ class PodWaits:
         self._get_once = get_once
         self._runtime = runtime
         self._single_waits = 0
+        self.prober = Prober()
         self.watcher = PodWatcher(
             list_once, get_once, clock=runtime.clock, sleep=runtime.sleep, policy=policy,
             rng=runtime.rng,
@@ -115,10 +128,38 @@ class PodWaits:
         """
         return await self._wait_one(pod_id, TERMINATED, timeout, backoff, on_change)
 
+    async def wait_until_ready(
+        self,
+        pod_id: PodId,
+        *,
+        ports: Iterable[PortSelector] | None = None,
+        probe: bool = False,
+        timeout: float = 600,
+        backoff: Backoff | None = None,
+        on_change: OnChange | None = None,
+    ) -> Pod:
+        """Wait until the pod is usable: RUNNING, and then its exposed ports healthy.
+
+        ::
+
+            pod = await client.pods.wait_until_ready(pod.id, ports=["ssh"], probe=True)
+            host, port = pod.ssh_endpoint
+
+        ``ports`` picks ``expose`` entries by container port or protocol name in any case
+        (``None``: every exposed port); each must report ``healthy`` with a ``host`` and
+        ``proxy_port``. With ``probe=True`` a TCP connection to each ``host:proxy_port``
+        must also open (short connect timeout; a refusal or timeout keeps waiting: the flag
+        can lag, and so can the proxy). FAILED and TERMINATED fail fast as for
+        :meth:`wait_until_running`; ``WaitTimeoutError`` names the ports still not ready
+        (also in its ``ports``).
+        """
+        target = READY(ports=ports, probe=probe)
+        return await self._wait_one(pod_id, target, timeout, backoff, on_change)
+
     async def _wait_one(
         self,
         raw_id: PodId,
-        target: WaitTarget[PodStatus],
+        target: Target,
         timeout: float,
         backoff: Backoff | None,
         on_change: OnChange | None,
@@ -136,7 +177,7 @@ class PodWaits:
             if shared:
                 settle = Settle(
                     self.watcher, [pid], target, timeout=budget, on_change=on_change,
-                    clock=runtime.clock,
+                    clock=runtime.clock, prober=self.prober,
                 )
                 try:
                     _, result = await settle.__anext__()
@@ -144,6 +185,8 @@ class PodWaits:
                     await settle.aclose()
                 assert isinstance(result, Pod)  # failures are raised, not returned
                 return result
+            if isinstance(target, Readiness):
+                return await self._poll_ready(pid, target, budget, backoff, on_change)
             tracker = PodTracker(pid, target, runtime.clock())
             return await poll_until(
                 lambda: self._get_once(pid), tracker, timeout=budget, runtime=runtime,
@@ -152,13 +195,41 @@ class PodWaits:
         finally:
             self._single_waits -= 1
 
+    async def _poll_ready(
+        self,
+        pid: int,
+        target: Readiness,
+        budget: float,
+        backoff: Backoff | None,
+        on_change: OnChange | None,
+    ) -> Pod:
+        """The single-pod loop for READY: poll until flagged ready, then probe (if asked)."""
+        runtime = self._runtime
+        tracker = target.tracker(pid, runtime.clock())
+        policy = backoff or DEFAULT_WAIT_BACKOFF
+        attempt = 0
+        while True:
+            # The same tracker (and so the same deadline) across rounds.
+            pod = await poll_until(
+                lambda: self._get_once(pid), tracker, timeout=budget, runtime=runtime,
+                backoff=backoff, on_change=on_change,
+            )
+            if await probe_ready(self.prober, tracker, pod):
+                return pod
+            now = runtime.clock()
+            remaining = tracker.started + budget - now
+            if remaining <= 0:
+                raise tracker.timeout_error(now, budget)
+            await runtime.sleep(min(max(MIN_POLL_INTERVAL, policy.delay(attempt, runtime.rng)), remaining))
+            attempt += 1
+
     # -- many pods -------------------------------------------------------------------------
     @overload
     async def wait_all(
         self,
         ids: Iterable[PodId],
         *,
-        until: WaitUntil = ...,
+        until: Until = ...,
         timeout: float | None = ...,
         return_exceptions: Literal[False] = ...,
     ) -> list[Pod]: ...
@@ -167,7 +238,7 @@ class PodWaits:
         self,
         ids: Iterable[PodId],
         *,
-        until: WaitUntil = ...,
+        until: Until = ...,
         timeout: float | None = ...,
         return_exceptions: Literal[True],
     ) -> list[Pod | YottaError]: ...
@@ -175,7 +246,7 @@ class PodWaits:
         self,
         ids: Iterable[PodId],
         *,
-        until: WaitUntil = PodStatus.RUNNING,
+        until: Until = PodStatus.RUNNING,
         timeout: float | None = None,
         return_exceptions: bool = False,
     ) -> list[Pod] | list[Pod | YottaError]:
@@ -187,10 +258,12 @@ class PodWaits:
             outcome = await client.pods.wait_all(ids, return_exceptions=True)
             failed = [r for r in outcome if isinstance(r, YottaError)]
 
-        ``until`` is RUNNING (default timeout 600 s), PAUSED or TERMINATED (300 s). One
-        shared poller serves all the pods. Without ``return_exceptions`` the first failure
-        (``PodFailedError``, ``PodNotFoundError``, ``WaitTimeoutError``) stops the wait and
-        is raised; with it, each pod's error takes its place in the list.
+        ``until`` is RUNNING (default timeout 600 s), ``READY`` (RUNNING with the exposed
+        ports healthy; ``READY(ports=..., probe=True)`` to choose ports and TCP-probe them;
+        600 s), PAUSED or TERMINATED (300 s). One shared poller serves all the pods.
+        Without ``return_exceptions`` the first failure (``PodFailedError``,
+        ``PodNotFoundError``, ``WaitTimeoutError``) stops the wait and is raised; with it,
+        each pod's error takes its place in the list.
         """
         pids = check_ids(ids)
         settle = self._settle(pids, until, timeout, return_exceptions)
@@ -204,7 +277,7 @@ class PodWaits:
         self,
         ids: Iterable[PodId],
         *,
-        until: WaitUntil = ...,
+        until: Until = ...,
         timeout: float | None = ...,
         return_exceptions: Literal[False] = ...,
     ) -> AsyncIterator[Pod]: ...
@@ -213,7 +286,7 @@ class PodWaits:
         self,
         ids: Iterable[PodId],
         *,
-        until: WaitUntil = ...,
+        until: Until = ...,
         timeout: float | None = ...,
         return_exceptions: Literal[True],
     ) -> AsyncIterator[Pod | YottaError]: ...
@@ -221,7 +294,7 @@ class PodWaits:
         self,
         ids: Iterable[PodId],
         *,
-        until: WaitUntil = PodStatus.RUNNING,
+        until: Until = PodStatus.RUNNING,
         timeout: float | None = None,
         return_exceptions: bool = False,
     ) -> AsyncIterator[Pod] | AsyncIterator[Pod | YottaError]:
@@ -252,9 +325,9 @@ class PodWaits:
         return PodWatchStream(self.watcher, None if ids is None else check_ids(ids))
 
     def _settle(
-        self, pids: list[int], until: WaitUntil, timeout: float | None, return_exceptions: bool
+        self, pids: list[int], until: Until, timeout: float | None, return_exceptions: bool
     ) -> Settle:
-        target = target_for(until)
+        target = resolve_until(until)
         return Settle(
             self.watcher,
             pids,
@@ -262,6 +335,7 @@ class PodWaits:
             timeout=check_timeout(timeout, target.default_timeout),
             return_exceptions=return_exceptions,
             clock=self._runtime.clock,
+            prober=self.prober,
         )
 
     async def aclose(self) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, overload
@@ -11,7 +12,8 @@ from typing import TYPE_CHECKING, Any, overload
 from .._bulk import PodBulk
 from .._expiry import check_ttl, deadline_after, stamp_expiry
 from .._ops import GroupRegistry
-from .._protocol import RETRY_NEVER, RETRY_UNSENT, ReplyDecoder
+from .._probe import Prober
+from .._protocol import DEFAULT_CAPACITY_ERROR_CODES, RETRY_NEVER, RETRY_UNSENT, ReplyDecoder
 from .._runtime import Runtime
 from .._session import IGNORE_DATA, Session, encode
 from .._token import TOKEN_ENV, PodLister, annotate, matching, new_token, stamp
@@ -26,7 +28,7 @@ from .._validation import (
     check_token,
 )
 from ..errors import InvalidStateError, YottaError
-from ..models import Pod, PodCreateFields, PodCreateRequest, PodStatus, StatusLike
+from ..models import GpuType, Pod, PodCreateFields, PodCreateRequest, PodStatus, StatusLike
 from ..waiting import WatchPolicy
 from ._pod_waits import PodWaits
 
@@ -56,11 +58,13 @@ class PodsSettings:
 
     ``watch_policy`` tunes the shared watcher; ``reconcile_settle`` is the seconds between
     the two listings that decide a create whose reply was lost made no pod (see
-    :meth:`Pods.create`).
+    :meth:`Pods.create`); ``capacity_error_codes`` are the create result codes that
+    failover reads as "no capacity there" (``YottaClient(capacity_error_codes=...)``).
     """
 
     watch_policy: WatchPolicy = field(default_factory=WatchPolicy)
     reconcile_settle: float = DEFAULT_RECONCILE_SETTLE
+    capacity_error_codes: frozenset[int] = DEFAULT_CAPACITY_ERROR_CODES
 
     def __post_init__(self) -> None:
         check_instance(self.watch_policy, WatchPolicy, "watch_policy")
@@ -71,7 +75,7 @@ class Pods:
     """The pods resource (``client.pods``).
 
     Endpoints: ``create``, ``list``, ``get``, ``pause``, ``resume``, ``delete``.
-    Waiters (from :attr:`waits`): ``wait_until_running``, ``wait_until_paused``,
+    Waiters (from :attr:`waits`): ``wait_until_running``, ``wait_until_ready``, ``wait_until_paused``,
     ``wait_until_terminated``, ``wait_all``, ``as_completed``, ``watch``.
     Bulk (from :attr:`bulk`): ``create_many``, ``pause_many``, ``resume_many``,
     ``delete_many``, ``group``, ``sweep``.
@@ -81,9 +85,15 @@ class Pods:
     """
 
     def __init__(
-        self, transport: Session, runtime: Runtime, settings: PodsSettings | None = None
+        self,
+        transport: Session,
+        runtime: Runtime,
+        settings: PodsSettings | None = None,
+        *,
+        catalogue: Callable[[], Awaitable[list[GpuType]]] | None = None,
     ) -> None:
         self._transport = transport
+        self._catalogue = catalogue
         self._settings = settings or PodsSettings()
         self.runtime = runtime
         self.groups = GroupRegistry()
@@ -93,6 +103,7 @@ class Pods:
         self.bulk = PodBulk(self)
         # The collaborators' methods, re-exposed as client.pods.<name>.
         self.wait_until_running = self.waits.wait_until_running
+        self.wait_until_ready = self.waits.wait_until_ready
         self.wait_until_paused = self.waits.wait_until_paused
         self.wait_until_terminated = self.waits.wait_until_terminated
         self.wait_all = self.waits.wait_all
@@ -119,8 +130,36 @@ class Pods:
 
     @watch_policy.setter
     def watch_policy(self, policy: WatchPolicy) -> None:
-        self._settings = PodsSettings(policy, self._settings.reconcile_settle)
+        self._settings = dataclasses.replace(self._settings, watch_policy=policy)
         self.waits.watch_policy = policy
+
+    @property
+    def capacity_error_codes(self) -> frozenset[int]:
+        """Create result codes that failover treats as "no capacity on that placement"."""
+        return self._settings.capacity_error_codes
+
+    async def catalogue(self) -> list[GpuType] | None:
+        """The GPU catalogue (``client.gpu_types.list()``), or ``None`` if it cannot be read.
+
+        Failover uses it to skip placements reported unavailable; when it cannot be read
+        (an error, or no catalogue wired in), nothing is skipped.
+        """
+        if self._catalogue is None:
+            return None
+        try:
+            return await self._catalogue()
+        except YottaError as exc:
+            logger.debug("GPU catalogue unreadable, no placement skipped: %r", exc)
+            return None
+
+    @property
+    def prober(self) -> Prober:
+        """The TCP prober of ``READY(probe=True)`` waits (connect timeout, concurrency cap)."""
+        return self.waits.prober
+
+    @prober.setter
+    def prober(self, prober: Prober) -> None:
+        self.waits.prober = check_instance(prober, Prober, "prober")
 
     @property
     def reconcile_settle(self) -> float:
@@ -129,7 +168,7 @@ class Pods:
 
     @reconcile_settle.setter
     def reconcile_settle(self, seconds: float) -> None:
-        self._settings = PodsSettings(self._settings.watch_policy, seconds)
+        self._settings = dataclasses.replace(self._settings, reconcile_settle=seconds)
 
     # -- endpoints ---------------------------------------------------------------------------
     def _saw(self, pod: Pod) -> Pod:

@@ -12,14 +12,25 @@ Behaviour decisions, where the real API leaves room:
   accepted in every state except TERMINATING/TERMINATED (FAILED included: that is how a
   failed pod is cleaned up) and goes TERMINATING -> TERMINATED, then the pod is gone (13000)
   after ``Timings.retention``. Deleting a TERMINATING or TERMINATED pod gets 12001.
-* Capacity ``{gpu_type: n}`` / ``{(gpu_type, region): n}`` counts GPUs. A pod holds its
-  GPUs from create until TERMINATED or FAILED (PAUSED pods keep theirs, so resume never
-  fails for capacity). A create beyond capacity is accepted (10000) like the real API, but
+* GPU catalogue: every known GPU type is offered, unlimited, in five regions unless
+  ``catalogue={gpu_type: {region: gpus or None}}`` says otherwise; ``sim.set_capacity(t,
+  r, n)`` changes it during a run. A type with offers exists only in those regions; an
+  unknown spelling is unlimited everywhere. ``capacity={gpu_type: n}`` adds a cap across
+  regions, and ``capacity={(gpu_type, region): n}`` replaces that type's offers. Capacity
+  counts GPUs. A pod holds its GPUs from create until TERMINATED or FAILED (PAUSED pods keep
+  theirs, so resume never fails for capacity). ``GET /v2/vms/types`` reports ``available``
+  from what remains. A create beyond capacity is accepted (10000) like the real API, but
   the pod stays PENDING briefly and then goes FAILED ("could not start: insufficient
-  resources") without holding GPUs. GPU types not in the mapping are unlimited; a type
-  with ``(gpu_type, region)`` entries exists only in those regions. The first region of
-  ``regions`` (or, without ``regions``, of the default region and the mapped ones) with
-  room is chosen.
+  resources") without holding GPUs. The first region of ``regions`` (or, without
+  ``regions``, of the default region and the offered ones) with room is chosen. With
+  ``over_capacity="refuse"`` such a create is refused instead, with code
+  :data:`CAPACITY_ERROR_CODE` (24000, the provider's only documented capacity-like code,
+  from Elastic), and no pod is made.
+* Exposed ports report ``healthy: true`` a seeded, configurable delay after RUNNING
+  (``port_health``, per port; ``math.inf`` for never); ``loopback_ports=True`` backs each
+  with a real socket on 127.0.0.1 so TCP probes connect for real; ``protocol_case``
+  switches ``expose[].protocol`` to upper or lower case.
+* Ambiguous spec points are played per :class:`Variants` (``sim.variants``).
 * Faults (500/502/429/reset) are decided before the handler, so they never change state;
   "reply lost" faults (``lost_reset``/``lost_500``) happen after a successful handler on any
   route, so the action did take effect.
@@ -27,9 +38,21 @@ Behaviour decisions, where the real API leaves room:
 
 from __future__ import annotations
 
+from .._protocol import CAPACITY_ERROR_CODE
 from ._clock import Clock, ManualClock, MonotonicClock
 from ._faults import FaultPlan, FaultRule
 from ._simulator import Simulator
 from ._state import Timings
+from ._variants import Variants
 
-__all__ = ["Clock", "FaultPlan", "FaultRule", "ManualClock", "MonotonicClock", "Simulator", "Timings"]
+__all__ = [
+    "CAPACITY_ERROR_CODE",
+    "Clock",
+    "FaultPlan",
+    "FaultRule",
+    "ManualClock",
+    "MonotonicClock",
+    "Simulator",
+    "Timings",
+    "Variants",
+]

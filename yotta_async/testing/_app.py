@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 import msgspec
 from aiohttp import web
 
+from .._protocol import CAPACITY_ERROR_CODE
 from ..errors import ValidationError
 from ..models import PodCreateRequest, PodStatus
 from ._faults import FaultPlan
-from ._state import PodStore, SimPod
+from ._state import NoCapacity, PodStore, SimPod
 
-__all__ = ["SUCCESS", "AppState", "build_app"]
+__all__ = ["SUCCESS", "AppState", "build_app", "mark_success"]
 
 SUCCESS = 10000
 INVALID = 10001
@@ -101,6 +102,9 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
     state.in_flight += 1
     state.max_concurrent_requests = max(state.max_concurrent_requests, state.in_flight)
     try:
+        loopback = state.store.loopback
+        if loopback is not None:  # listeners follow the clock, checked as each request arrives
+            await loopback.sync(state.store.listener_due)
         return await _serve(request, handler, state, route)
     finally:
         state.in_flight -= 1
@@ -142,10 +146,14 @@ async def _serve(request: web.Request, handler: Handler, state: AppState, route:
 _SUCCESS = web.ResponseKey("yotta_sim_success", bool)
 
 
-def _success(response: web.Response) -> web.Response:
+def mark_success(response: web.Response) -> web.Response:
+    """Mark a handler's reply as a success, so "reply lost" faults may fire after it."""
     # A response is also a mapping for per-response data: no ad-hoc attribute needed.
     response[_SUCCESS] = True
     return response
+
+
+_success = mark_success
 
 
 def _pod_id(request: web.Request) -> int | web.Response:
@@ -198,7 +206,10 @@ async def create_pod(request: web.Request) -> web.Response:
     except msgspec.MsgspecError as exc:
         return envelope(INVALID, f"invalid request parameters: {_invalid_body(exc)}")
     store = request.app[STATE].store
-    pod = store.create(req)
+    try:
+        pod = store.create(req)
+    except NoCapacity as exc:
+        return envelope(CAPACITY_ERROR_CODE, str(exc))
     return _success(_ok(store.encoded(pod)))
 
 
@@ -266,10 +277,17 @@ async def _not_found(request: web.Request) -> web.Response:
     return envelope(INVALID, f"no such route: {request.method} {request.path}", 404)
 
 
-def build_app(state: AppState) -> web.Application:
-    """The application serving the six pod operations of the Pods API v2."""
+def build_app(
+    state: AppState, extra_routes: Callable[[web.Application], None] | None = None
+) -> web.Application:
+    """The application serving the six pod operations of the Pods API v2.
+
+    ``extra_routes`` registers more route sets (the resource routes) before the catch-all.
+    """
     app = web.Application(middlewares=[_middleware])
     app[STATE] = state
+    if extra_routes is not None:
+        extra_routes(app)
     app.router.add_post("/v2/pods", create_pod)
     app.router.add_get("/v2/pods", list_pods)
     app.router.add_get("/v2/pods/{id}", get_pod)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -17,6 +18,8 @@ __all__ = [
     "PRICE_FORMATS",
     "GpuSpec",
     "PriceFormat",
+    "ProtocolCase",
+    "catalogue_types",
     "gpu_spec",
     "location_of",
     "render",
@@ -32,6 +35,8 @@ CONTAINER_GB_PRICE = Decimal("0.00005")
 FREE_CONTAINER_GB = 256
 PERSISTENT_GB_PRICE = Decimal("0.00007")
 VOLUME_GB_PRICE = Decimal("0.00007")
+
+ProtocolCase = Literal["upper", "lower"] | None
 
 # 2025-01-01T00:00:00Z: sim time zero maps here, so timestamps look like real ones.
 EPOCH_BASE_MS = 1_735_689_600_000
@@ -79,6 +84,11 @@ def gpu_spec(gpu_type: str) -> GpuSpec:
     vram = int(match.group(1)) if match else 24
     name = gpu_type.removeprefix("NVIDIA_").removeprefix("AMD_").replace("_", " ")
     return GpuSpec(name, vram, max(32, vram), 8, Decimal("0.02") * vram)
+
+
+def catalogue_types() -> list[str]:
+    """The GPU types the simulator knows by name, in catalogue order."""
+    return list(_CATALOG)
 
 
 def location_of(region: str) -> str:
@@ -199,13 +209,25 @@ def render(
     status: str,
     updated_ms: int,
     desired: str,
-    healthy: bool,
+    healthy: Sequence[bool],
+    protocol_case: ProtocolCase = None,
 ) -> bytes:
-    """Encode one pod as JSON for its current status."""
+    """Encode one pod as JSON for its current status; ``healthy`` has one flag per entry.
+
+    ``protocol_case`` rewrites each entry's ``protocol`` in ``"upper"`` or ``"lower"`` case
+    (``None``: as the create request sent it).
+    """
     body = dict(base)
     body["status"] = status
     body["updatedAt"] = updated_ms
     body["desiredState"] = desired
     if expose:
-        body["expose"] = [{**entry, "healthy": healthy} for entry in expose]
+        entries = []
+        for entry, flag in zip(expose, healthy, strict=True):
+            entry = {**entry, "healthy": flag}
+            if protocol_case is not None and isinstance(entry.get("protocol"), str):
+                proto = entry["protocol"]
+                entry["protocol"] = proto.upper() if protocol_case == "upper" else proto.lower()
+            entries.append(entry)
+        body["expose"] = entries
     return _ENCODER.encode(body)

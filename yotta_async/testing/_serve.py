@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import math
 import os
 import signal
 import sys
@@ -13,7 +15,7 @@ from ._faults import FaultPlan, FaultRule
 from ._render import PRICE_FORMATS
 from ._simulator import Simulator
 
-__all__ = ["add_arguments", "main", "serve"]
+__all__ = ["add_arguments", "capacity", "main", "port_health", "serve"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +46,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fault", dest="faults", action="append", default=[], type=_fault, metavar="KIND=P",
         help="inject a fault on every route with probability P: 500, 502, 429, reset, "
         "lost_reset or lost_500 (repeatable; seeded by --seed)",
+    )
+    parser.add_argument(
+        "--capacity", type=capacity, action="append", default=None, metavar="TYPE@REGION=N",
+        help="offer only N GPUs of TYPE in REGION (repeatable; a type given here exists only in "
+             "the regions given), e.g. NVIDIA_H100_80G@us-east-1=5",
+    )
+    parser.add_argument(
+        "--over-capacity", choices=("fail", "refuse"), default="fail",
+        help="a create beyond capacity: the pod goes FAILED (default), or the create is refused "
+             "with code 24000",
+    )
+    parser.add_argument(
+        "--port-health", type=port_health, default=None, metavar="SPEC",
+        help="seconds after RUNNING before exposed ports turn healthy, per container port or "
+             "protocol, e.g. '22=5,http=30,8888=never'",
+    )
+    parser.add_argument(
+        "--protocol-case", choices=("upper", "lower"), default=None,
+        help="write expose[].protocol in this case (default: as the create sent it)",
+    )
+    parser.add_argument(
+        "--report-requests", action="store_true",
+        help="on exit, print the requests served per route as one JSON line on stderr",
+    )
+    parser.add_argument(
+        "--loopback-ports", action="store_true",
+        help="back every exposed port with a real socket on 127.0.0.1 (for TCP probes)",
     )
 
 
@@ -80,6 +109,36 @@ def fault_plan(faults: Sequence[tuple[str, float]], seed: int) -> FaultPlan | No
     return FaultPlan({"*": rule}, seed=seed)
 
 
+
+def capacity(text: str) -> tuple[tuple[str, str], int]:
+    """``--capacity``: ``"NVIDIA_H100_80G@us-east-1=5"`` as ``(("NVIDIA_H100_80G", "us-east-1"), 5)``."""
+    where, sep, count = text.partition("=")
+    gpu_type, at, region = where.strip().partition("@")
+    if not sep or not at or not gpu_type or not region or not count.strip().isdigit():
+        raise argparse.ArgumentTypeError(
+            f"invalid capacity {text!r}: use TYPE@REGION=N, e.g. NVIDIA_H100_80G@us-east-1=5"
+        )
+    return (gpu_type.strip(), region.strip()), int(count)
+
+
+def port_health(text: str) -> dict[int | str, float]:
+    """``--port-health``: ``"22=5,http=30,ssh=never"`` as ``{22: 5.0, "http": 30.0, "ssh": inf}``."""
+    out: dict[int | str, float] = {}
+    for part in text.split(","):
+        key, sep, value = part.strip().partition("=")
+        key, value = key.strip(), value.strip().lower()
+        try:
+            seconds = math.inf if value in ("never", "inf") else float(value)
+        except ValueError:
+            seconds = -1.0
+        if not sep or not key or not seconds >= 0:
+            raise argparse.ArgumentTypeError(
+                f"invalid port health {part.strip()!r}: use PORT_OR_PROTOCOL=SECONDS or =never"
+            )
+        out[int(key) if key.isdigit() else key] = seconds
+    return out
+
+
 async def serve(args: argparse.Namespace) -> int:
     """Run the simulator until SIGINT/SIGTERM; print the base URL first. Returns 0."""
     stop = asyncio.Event()
@@ -102,6 +161,11 @@ async def serve(args: argparse.Namespace) -> int:
         fail_image=args.fail_image,
         faults=fault_plan(getattr(args, "faults", ()), args.seed),
         price_format=getattr(args, "price_format", "number"),
+        capacity=dict(args.capacity) if args.capacity else None,
+        over_capacity=args.over_capacity,
+        port_health=args.port_health,
+        protocol_case=args.protocol_case,
+        loopback_ports=args.loopback_ports,
     )
     try:
         async with sim:
@@ -110,6 +174,9 @@ async def serve(args: argparse.Namespace) -> int:
                 # A generated key must reach the user somehow; stderr keeps stdout one line.
                 print(f"api key: {sim.api_key}", file=sys.stderr, flush=True)
             await stop.wait()
+            if args.report_requests:
+                counts = json.dumps(dict(sorted(sim.request_counts.items())))
+                print(f"requests: {counts}", file=sys.stderr, flush=True)
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)

@@ -6,6 +6,7 @@ import logging
 import secrets
 import time
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
@@ -15,10 +16,14 @@ from aiohttp import web
 
 from ..models import PodCreateRequest, PodStatus
 from ._app import AppState, build_app
+from ._catalogue import GpuCatalogue
 from ._clock import Clock, ManualClock, MonotonicClock
 from ._faults import FaultPlan
-from ._render import EPOCH_BASE_MS, PriceFormat
-from ._state import Capacity, PodStore, Timings
+from ._loopback import LoopbackPorts
+from ._render import EPOCH_BASE_MS, PriceFormat, ProtocolCase
+from ._resources_app import ResourceState, add_routes
+from ._state import Capacity, OverCapacity, PodStore, PortHealth, Timings
+from ._variants import Variants
 
 __all__ = ["Simulator"]
 
@@ -35,6 +40,12 @@ class Simulator:
     :class:`Timings` multiplied by ``time_scale``; pass a :class:`ManualClock` to move time
     by hand. See the package docstring for the behaviour decisions.
 
+    ``catalogue`` maps each GPU type to the regions offering it and their capacity in GPUs
+    (``{"NVIDIA_H100_80G": {"us-east-1": 8, "us-west-1": None}}``, ``None``: unlimited);
+    by default every known type is offered, unlimited, in five regions. Change it during a
+    run with :meth:`set_capacity`. ``variants`` picks how ambiguous spec points are played
+    (:class:`Variants`).
+
     ``epoch_ms`` is the wall-clock instant (epoch milliseconds) that clock time zero maps
     to in ``createdAt``/``updatedAt``. By default it is the real time at construction, so
     ages computed against ``datetime.now()`` (as ``sweep(older_than=...)`` does) make
@@ -44,6 +55,22 @@ class Simulator:
     ``containerVolumePrice``, ``persistentVolumePrice`` and ``persistentVolumes[].volumePrice``
     per GB-hour). ``price_format="string"`` sends them as decimal strings (``"2.49"``), as
     one documented reply does, instead of JSON numbers.
+
+    Readiness and capacity knobs (each also an attribute you may change mid-run):
+
+    * ``port_health``: ``{container port or protocol name: seconds}`` after RUNNING before
+      that expose entry reports ``healthy: true`` (default ``Timings.port_health`` for every
+      entry; each entry draws a seeded factor in ``[1 - jitter, 1]``). ``math.inf`` means
+      never healthy.
+    * ``loopback_ports=True``: every expose entry gets a real socket on ``127.0.0.1`` (its
+      ``host``/``proxyPort``) that accepts connections once the entry is healthy (plus
+      ``Timings.proxy_lag``), and is closed when the pod is deleted, fails or the simulator
+      closes. Needs one file descriptor per exposed port: meant for small tests.
+    * ``protocol_case``: ``"upper"`` or ``"lower"`` rewrites ``expose[].protocol`` in every
+      reply (the real API answers in upper case); ``None`` echoes what the create sent.
+    * ``over_capacity``: what a create beyond ``capacity`` gets: ``"fail"`` (accepted, the
+      pod goes FAILED, as the documentation describes) or ``"refuse"`` (the create is
+      refused with code :data:`CAPACITY_ERROR_CODE` and no pod is made).
     """
 
     def __init__(
@@ -62,7 +89,17 @@ class Simulator:
         capacity: Capacity | None = None,
         epoch_ms: int | None = None,
         price_format: PriceFormat = "number",
+        over_capacity: OverCapacity = "fail",
+        port_health: PortHealth | None = None,
+        loopback_ports: bool = False,
+        protocol_case: ProtocolCase = None,
+        catalogue: Mapping[str, Mapping[str, int | None]] | None = None,
+        variants: Variants | None = None,
     ) -> None:
+        if over_capacity not in ("fail", "refuse"):
+            raise ValueError(f"over_capacity must be 'fail' or 'refuse', got {over_capacity!r}")
+        if protocol_case not in (None, "upper", "lower"):
+            raise ValueError(f"protocol_case must be 'upper', 'lower' or None, got {protocol_case!r}")
         self.api_key = api_key if api_key is not None else "sim-" + secrets.token_urlsafe(24)
         self.host = host
         self.port = port
@@ -77,9 +114,15 @@ class Simulator:
             capacity=capacity,
             epoch_base_ms=_epoch_base(epoch_ms, self.clock),
             price_format=price_format,
+            over_capacity=over_capacity,
+            port_health=port_health,
+            protocol_case=protocol_case,
+            loopback=LoopbackPorts() if loopback_ports else None,
+            catalogue=GpuCatalogue(catalogue, capacity),
         )
         self._state = AppState(self.store, self.api_key, faults or FaultPlan(seed=seed))
-        self.app = build_app(self._state)
+        self._resources = ResourceState(self.store, variants or Variants())
+        self.app = build_app(self._state, lambda app: add_routes(app, self._resources))
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
 
@@ -114,6 +157,8 @@ class Simulator:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+        if self.store.loopback is not None:
+            self.store.loopback.close_all()
 
     async def __aenter__(self) -> Simulator:
         return await self.start()
@@ -167,6 +212,80 @@ class Simulator:
         """Zero the request counts and the concurrency high-water mark."""
         self._state.request_counts.clear()
         self._state.max_concurrent_requests = self._state.in_flight
+
+    # -- readiness and capacity knobs ---------------------------------------------------
+    @property
+    def port_health(self) -> dict[int | str, float]:
+        """Per-port health delays (see the class docstring); mutate or assign at any time."""
+        return self.store.port_health
+
+    @port_health.setter
+    def port_health(self, value: PortHealth | None) -> None:
+        self.store.port_health = dict(value or {})
+
+    @property
+    def over_capacity(self) -> OverCapacity:
+        """``"fail"`` or ``"refuse"``: what a create beyond capacity gets; assign at any time."""
+        return self.store.over_capacity
+
+    @over_capacity.setter
+    def over_capacity(self, mode: OverCapacity) -> None:
+        if mode not in ("fail", "refuse"):
+            raise ValueError(f"over_capacity must be 'fail' or 'refuse', got {mode!r}")
+        self.store.over_capacity = mode
+
+    @property
+    def protocol_case(self) -> ProtocolCase:
+        """``"upper"``, ``"lower"`` or ``None``: the case of ``expose[].protocol`` in replies."""
+        return self.store.protocol_case
+
+    @protocol_case.setter
+    def protocol_case(self, case: ProtocolCase) -> None:
+        if case not in (None, "upper", "lower"):
+            raise ValueError(f"protocol_case must be 'upper', 'lower' or None, got {case!r}")
+        self.store.protocol_case = case
+
+    @property
+    def open_ports(self) -> int:
+        """With ``loopback_ports=True``: loopback sockets still open (0 after every delete)."""
+        return self.store.loopback.open_sockets if self.store.loopback is not None else 0
+
+    async def sync_ports(self) -> None:
+        """Open (or close) loopback listeners as the clock says, without waiting for a request."""
+        if self.store.loopback is not None:
+            await self.store.loopback.sync(self.store.listener_due)
+    # -- GPU catalogue and variants ------------------------------------------------------
+    @property
+    def variants(self) -> Variants:
+        """The variants in force; assign a new :class:`Variants` at any time."""
+        return self._resources.variants
+
+    @variants.setter
+    def variants(self, value: Variants) -> None:
+        if not isinstance(value, Variants):
+            raise TypeError(f"expected Variants, got {type(value).__name__}")
+        self._resources.variants = value
+
+    def set_capacity(self, gpu_type: str, region: str, gpus: int | None) -> None:
+        """Offer ``gpu_type`` in ``region`` with ``gpus`` GPUs in all (``None``: unlimited).
+
+        Takes effect at once: ``GET /v2/vms/types`` reports ``available`` from what
+        remains, and a pod created where no GPUs remain goes FAILED after
+        ``Timings.no_capacity``. ``set_capacity(t, r, 0)`` plays "sold out".
+        """
+        self.store.catalogue.set_capacity(gpu_type, region, gpus)
+
+    def remove_offer(self, gpu_type: str, region: str | None = None) -> None:
+        """Stop offering ``gpu_type`` in ``region`` (everywhere if ``None``)."""
+        self.store.catalogue.remove(gpu_type, region)
+
+    def remaining_capacity(self, gpu_type: str, region: str) -> int | None:
+        """GPUs still free for ``gpu_type`` in ``region`` (``None``: unlimited; 0: not offered)."""
+        return self.store.remaining(gpu_type, region)
+
+    def gpu_types(self) -> list[dict[str, Any]]:
+        """The GPU catalogue as ``GET /v2/vms/types`` would render it now (object regions)."""
+        return self.store.catalogue.listing(self.store.holds_gpus)
 
     # -- state ---------------------------------------------------------------------------
     def pods(self) -> list[dict[str, Any]]:

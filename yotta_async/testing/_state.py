@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..models import PodCreateRequest, PodStatus
 from ..models.status import TERMINAL
+from ._catalogue import GpuCatalogue
 from ._clock import Clock
-from ._render import DEFAULT_REGION, EPOCH_BASE_MS, PRICE_FORMATS, PriceFormat, render, static_fields
+from ._loopback import HOST as LOOPBACK_HOST
+from ._loopback import LoopbackPorts
+from ._render import (
+    DEFAULT_REGION,
+    EPOCH_BASE_MS,
+    PRICE_FORMATS,
+    PriceFormat,
+    ProtocolCase,
+    render,
+    static_fields,
+)
 
-__all__ = ["Capacity", "PodStore", "SimPod", "Timings"]
+__all__ = ["Capacity", "NoCapacity", "OverCapacity", "PodStore", "PortHealth", "SimPod", "Timings"]
 
 S = PodStatus
 # The statuses whose pods are "leaked" if a script dies: they still exist and may bill.
 _NOT_LIVE = TERMINAL
 Capacity = Mapping[Any, int]  # {gpu_type: n} or {(gpu_type, region): n}
+OverCapacity = Literal["fail", "refuse"]
+PortHealth = Mapping[int | str, float]  # {container port or protocol name: seconds}; inf: never
+
+
+class NoCapacity(Exception):
+    """A create the store refuses because no GPUs are free (``over_capacity="refuse"``)."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +56,8 @@ class Timings:
     pausing: float = 5.0
     terminating: float = 5.0
     retention: float = 60.0  # TERMINATED pods stay visible this long, then get says 13000
-    port_health: float = 5.0  # exposed ports turn healthy this long after RUNNING
+    port_health: float = 5.0  # exposed ports turn healthy this long after RUNNING (inf: never)
+    proxy_lag: float = 0.0  # with loopback ports: the listener opens this long after healthy
     jitter: float = 0.25
 
 
@@ -56,9 +75,10 @@ class SimPod:
     desired: str = "RUNNING"
     gone_at: float | None = None
     version: int = 0
-    cache_key: tuple[int, int, bool] | None = None
+    cache_key: tuple[Any, ...] | None = None
     cache: bytes = b""
     region: str = field(default=DEFAULT_REGION)
+    health_jitter: tuple[float, ...] = ()  # one seeded factor per expose entry
 
     def phase(self, now: float) -> tuple[int, float, PodStatus]:
         """(segment index, segment start, status) at time ``now``."""
@@ -86,6 +106,11 @@ class PodStore:
         capacity: Capacity | None = None,
         epoch_base_ms: int = EPOCH_BASE_MS,
         price_format: PriceFormat = "number",
+        over_capacity: OverCapacity = "fail",
+        port_health: PortHealth | None = None,
+        protocol_case: ProtocolCase = None,
+        loopback: LoopbackPorts | None = None,
+        catalogue: GpuCatalogue | None = None,
     ) -> None:
         if price_format not in PRICE_FORMATS:
             raise ValueError(f"price_format must be one of {PRICE_FORMATS}, got {price_format!r}")
@@ -99,12 +124,18 @@ class PodStore:
         self.fail_image = fail_image
         self.timings = timings or Timings()
         self.capacity = dict(capacity or {})
+        self.catalogue = catalogue if catalogue is not None else GpuCatalogue(capacity=self.capacity)
         self.epoch_base_ms = epoch_base_ms
         self.price_format: PriceFormat = price_format
+        self.over_capacity: OverCapacity = over_capacity
+        # Per-port health delays, looked up on every render, so a test may change them mid-run.
+        self.port_health: dict[int | str, float] = dict(port_health or {})
+        self.protocol_case: ProtocolCase = protocol_case
+        self.loopback = loopback
         self._rng = random.Random(seed)
+        self._health_rng = random.Random(seed + 1)  # its own stream: ids and timelines stay as they were
         self._seed_bits = seed % 1024
         self._pods: dict[int, SimPod] = {}
-        self._reserved: dict[int, SimPod] = {}  # pods holding GPUs against a capacity limit
         self._next = 0
 
     # -- time ---------------------------------------------------------------------------
@@ -142,12 +173,57 @@ class PodStore:
         """The pod's status now."""
         return pod.phase(self.now() if now is None else now)[2]
 
+    def health_delay(self, pod: SimPod, index: int) -> float:
+        """Clock seconds after RUNNING before ``pod``'s expose entry ``index`` turns healthy.
+
+        ``port_health`` overrides (by container port, then by protocol name in any case)
+        beat ``Timings.port_health``. A seeded per-entry factor in ``[1 - jitter, 1]``
+        spreads the delays, so by the configured delay every entry is healthy.
+        ``math.inf``: never.
+        """
+        entry = pod.expose[index]
+        base = self.timings.port_health
+        if self.port_health:
+            proto = str(entry.get("protocol") or "").casefold()
+            by_name = {str(k).casefold(): v for k, v in self.port_health.items() if isinstance(k, str)}
+            base = self.port_health.get(entry["port"], by_name.get(proto, base))
+        if math.isinf(base):
+            return math.inf
+        factor = pod.health_jitter[index] if index < len(pod.health_jitter) else 1.0
+        return base * factor * self.time_scale
+
+    def healthy(self, pod: SimPod, now: float | None = None) -> tuple[bool, ...]:
+        """Each expose entry's ``healthy`` flag at ``now``."""
+        now = self.now() if now is None else now
+        _, start, status = pod.phase(now)
+        if status is not S.RUNNING:
+            return (False,) * len(pod.expose)
+        return tuple(now >= start + self.health_delay(pod, i) for i in range(len(pod.expose)))
+
+    def listener_due(self, pod_id: int, index: int) -> bool | None:
+        """For loopback ports: should entry ``index`` accept connections now (None: pod over)?
+
+        Due ``Timings.proxy_lag`` after the entry turned healthy; a pod that is deleted,
+        FAILED or gone is over. A paused pod keeps its listeners.
+        """
+        pod = self.get(pod_id)
+        if pod is None:
+            return None
+        now = self.now()
+        _, start, status = pod.phase(now)
+        if status in (S.FAILED, S.TERMINATING, S.TERMINATED):
+            return None
+        if status is not S.RUNNING:
+            return False
+        lag = self.timings.proxy_lag * self.time_scale
+        return now >= start + self.health_delay(pod, index) + lag
+
     def encoded(self, pod: SimPod, now: float | None = None) -> bytes:
         """The pod's JSON, re-encoded only when its status or port health changed."""
         now = self.now() if now is None else now
         index, start, status = pod.phase(now)
-        healthy = status is S.RUNNING and now >= start + self.timings.port_health * self.time_scale
-        key = (pod.version, index, healthy)
+        healthy = self.healthy(pod, now) if pod.expose else ()
+        key = (pod.version, index, healthy, self.protocol_case)
         if key != pod.cache_key:
             pod.cache = render(
                 pod.base,
@@ -156,6 +232,7 @@ class PodStore:
                 updated_ms=self.epoch_ms(start),
                 desired=pod.desired,
                 healthy=healthy,
+                protocol_case=self.protocol_case,
             )
             pod.cache_key = key
         return pod.cache
@@ -190,43 +267,38 @@ class PodStore:
         return (millis << 22) | (self._seed_bits << 12) | self._rng.getrandbits(12)
 
     def _place(self, req: PodCreateRequest) -> tuple[str, tuple[Any, ...], bool]:
-        """(region, capacity keys to reserve, whether GPUs were available)."""
-        gpu = req.gpu_type
-        # A type with per-region entries exists only in those regions.
-        regional = {k[1] for k in self.capacity if isinstance(k, tuple) and k[0] == gpu}
-        regions = list(req.regions or ())
-        if not regions:
-            regions = [DEFAULT_REGION, *sorted(regional - {DEFAULT_REGION})]
-        if not self.capacity:
-            return regions[0], (), True
-        now = self.now()
-        for region in regions:
-            if regional and region not in regional:
-                continue
-            keys = tuple(k for k in ((gpu, region), gpu) if k in self.capacity)
-            if all(self._used(k, now) + req.gpu_count <= self.capacity[k] for k in keys):
-                return region, keys, True
-        return regions[0], (), False
+        """(region, capacity keys to hold, whether GPUs were available)."""
+        return self.catalogue.place(req.gpu_type, req.gpu_count, req.regions or (), self.holds_gpus)
 
-    def _used(self, key: Any, now: float) -> int:
-        used = 0
-        for pod in list(self._reserved.values()):
-            if pod.phase(now)[2] in _NOT_LIVE or self._pods.get(pod.id) is not pod:
-                del self._reserved[pod.id]  # TERMINATED/FAILED pods give their GPUs back
-            elif key in pod.gpu_keys:
-                used += pod.gpus
-        return used
+    def holds_gpus(self, pod: Any) -> bool:
+        """Whether ``pod`` still holds its GPUs: it exists and is not TERMINATED or FAILED."""
+        found = self._pods.get(pod.id)
+        return found is pod and found.phase(self.now())[2] not in _NOT_LIVE
+
+    def remaining(self, gpu_type: str, region: str) -> int | None:
+        """GPUs still free for ``gpu_type`` in ``region`` (``None``: unlimited)."""
+        return self.catalogue.remaining(gpu_type, region, self.holds_gpus)
 
     def create(self, req: PodCreateRequest, *, status: PodStatus | None = None) -> SimPod:
-        """Add a pod as ``POST /v2/pods`` would; ``status`` starts it in that phase instead."""
+        """Add a pod as ``POST /v2/pods`` would; ``status`` starts it in that phase instead.
+
+        Beyond capacity, under ``over_capacity="refuse"``, raises :class:`NoCapacity` and
+        adds nothing.
+        """
         now = self.now()
+        region, keys, placed = self._place(req)
+        if not placed and self.over_capacity == "refuse" and status is None:
+            wanted = ", ".join(req.regions or ()) or region
+            raise NoCapacity(f"insufficient resources: no {req.gpu_type} x{req.gpu_count} free in {wanted}")
         pod_id = self._new_id()
         t = self.timings
         stretch = 1.0 + self._rng.uniform(-t.jitter, t.jitter)
         doomed = self._rng.random() < self.failure_rate or req.image == self.fail_image
-        region, keys, placed = self._place(req)
         base, expose = static_fields(pod_id, req, region, self.epoch_ms(now), self.price_format)
         pod = SimPod(pod_id, base, expose, [], stretch, keys, req.gpu_count, region=region)
+        pod.health_jitter = tuple(1.0 - self._health_rng.uniform(0.0, t.jitter) for _ in expose)
+        if self.loopback is not None and expose:
+            self._bind(pod)
         if status is None:
             if not placed:
                 pod.timeline = self._path(pod, now, [(S.PENDING, t.no_capacity)], S.FAILED)
@@ -240,8 +312,18 @@ class PodStore:
             self._seed_status(pod, now, status)
         self._pods[pod_id] = pod
         if keys:
-            self._reserved[pod_id] = pod
+            self.catalogue.hold(pod, keys, self.holds_gpus)
         return pod
+
+    def _bind(self, pod: SimPod) -> None:
+        """Give each expose entry a real loopback port (see :class:`LoopbackPorts`)."""
+        assert self.loopback is not None
+        ports = self.loopback.reserve(pod.id, len(pod.expose))
+        for entry, port in zip(pod.expose, ports, strict=True):
+            entry["host"], entry["proxyPort"] = LOOPBACK_HOST, port
+        ssh = [e for e in pod.expose if str(e.get("protocol") or "").casefold() == "ssh"]
+        if ssh:
+            pod.base["sshCmd"] = f"ssh root@{LOOPBACK_HOST} -p {ssh[0]['proxyPort']}"
 
     def _start_path(self, pod: SimPod, now: float) -> list[tuple[float, PodStatus]]:
         t = self.timings
@@ -257,7 +339,10 @@ class PodStore:
             pod.timeline = self._path(pod, now, keep, S.RUNNING)
         elif status is S.RUNNING:
             # Already healthy: seeded pods model a fleet that has been up for a while.
-            pod.timeline = [(now - t.port_health * self.time_scale, S.RUNNING)]
+            delays = [self.health_delay(pod, i) for i in range(len(pod.expose))]
+            up = max([d for d in delays if not math.isinf(d)], default=0.0)
+            default = 0.0 if math.isinf(t.port_health) else t.port_health * self.time_scale
+            pod.timeline = [(now - max(up, default), S.RUNNING)]
         elif status is S.PAUSING:
             pod.timeline = self._path(pod, now, [(S.PAUSING, t.pausing or t.pending)], S.PAUSED)
             pod.desired = "PAUSED"
@@ -309,4 +394,6 @@ class PodStore:
         path = self._path(pod, now, [(S.TERMINATING, self.timings.terminating)], S.TERMINATED)
         self._rewrite(pod, now, path)
         pod.gone_at = path[-1][0] + self.timings.retention * self.time_scale
+        if self.loopback is not None:
+            self.loopback.close(pod.id)  # its ports refuse connections from now on
         return None

@@ -10,6 +10,8 @@ Modules, bottom up:
   backoff, wall-clock deadline), generic over the snapshot type; ``wait_for_pod``.
 - :mod:`.watcher`: ``PodWatcher``, one background task per client that lists pods for
   every subscriber, tuned by ``WatchPolicy``.
+- :mod:`.ready`: ``READY`` (``Readiness``), the target "RUNNING and the exposed ports
+  healthy" (optionally TCP-probed), and ``ReadyTracker``.
 - :mod:`.streams`: ``Settle`` (many waits on one subscription), ``PodWatchStream`` and
   ``PodChange`` (``client.pods.watch``), ``AsCompleted``.
 
@@ -29,6 +31,7 @@ Both engines judge snapshots with the same trackers, so they agree on every outc
 
 from .acceptors import PAUSED, RUNNING, TERMINATED, Acceptor, OnChange, WaitTarget, target_for
 from .loop import DEFAULT_WAIT_BACKOFF, MIN_POLL_INTERVAL, poll_until, wait_for_pod
+from .ready import READY, Readiness, ReadyTracker, Target, probe_ready, resolve_until
 from .streams import AsCompleted, PodChange, PodWatchStream, Settle
 from .tracker import PodTracker, Tracker, call_on_change
 from .watcher import Observation, PodWatcher, Subscription, WatchPolicy
@@ -37,6 +40,7 @@ __all__ = [
     "DEFAULT_WAIT_BACKOFF",
     "MIN_POLL_INTERVAL",
     "PAUSED",
+    "READY",
     "RUNNING",
     "TERMINATED",
     "Acceptor",
@@ -47,13 +51,18 @@ __all__ = [
     "PodTracker",
     "PodWatchStream",
     "PodWatcher",
+    "Readiness",
+    "ReadyTracker",
     "Settle",
     "Subscription",
+    "Target",
     "Tracker",
     "WaitTarget",
     "WatchPolicy",
     "call_on_change",
     "poll_until",
+    "probe_ready",
+    "resolve_until",
     "target_for",
     "wait_for_pod",
 ]

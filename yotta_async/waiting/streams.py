@@ -7,10 +7,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import anyio
+
+from .._probe import Prober
 from .._validation import check_timeout
 from ..errors import PodNotFoundError, YottaError
 from ..models import Pod, PodStatus
-from .acceptors import OnChange, WaitTarget
+from .acceptors import OnChange
+from .ready import Readiness, ReadyTracker, Target, probe_ready
 from .tracker import PodTracker, call_on_change
 from .watcher import Observation, PodWatcher, Subscription
 
@@ -44,18 +48,24 @@ class Settle:
     the first failure is raised and the subscription is released. When the deadline passes,
     every unsettled pod gets a ``WaitTimeoutError`` (in input order). Duplicated ids are
     waited on once.
+
+    With a :class:`Readiness` target (``READY``) a pod settles once it is RUNNING with its
+    selected ports healthy; with ``probe``, only after ``prober`` also connects to each of
+    them. A pod whose probe fails stays watched and is probed again on a later tick; the
+    probes are the only per-pod traffic, and the prober caps how many run at once.
     """
 
     def __init__(
         self,
         watcher: PodWatcher,
         ids: list[int],
-        target: WaitTarget[PodStatus],
+        target: Target,
         *,
         timeout: float | None = None,
         return_exceptions: bool = False,
         on_change: OnChange | None = None,
         clock: Callable[[], float] = time.monotonic,
+        prober: Prober | None = None,
     ) -> None:
         self._sub: Subscription | None = None  # first, so __del__ works if validation fails
         self._watcher = watcher
@@ -63,8 +73,12 @@ class Settle:
         self._clock = clock
         self._return_exceptions = return_exceptions
         self._on_change = on_change
+        self._prober = prober or Prober()
         started = clock()
-        self._trackers = {i: PodTracker(i, target, started) for i in dict.fromkeys(ids)}
+        self._trackers: dict[int, PodTracker] = {
+            i: target.tracker(i, started) if isinstance(target, Readiness) else PodTracker(i, target, started)
+            for i in dict.fromkeys(ids)
+        }
         self._total = len(self._trackers)
         self._ready: deque[tuple[int, Pod | YottaError]] = deque()
 
@@ -93,6 +107,7 @@ class Settle:
 
     async def _take(self, batch: list[Observation]) -> None:
         now = self._clock()
+        probes: list[tuple[ReadyTracker, Pod]] = []
         for pod_id, pod, error in batch:
             tracker = self._trackers.get(pod_id)
             if tracker is None:
@@ -108,8 +123,27 @@ class Settle:
                 result = tracker.verdict(now)
             except YottaError as exc:
                 result = exc
-            if result is not None:
+            if isinstance(result, Pod) and isinstance(tracker, ReadyTracker) and tracker.readiness.probe:
+                probes.append((tracker, result))  # flagged ready: settles once the ports answer
+            elif result is not None:
                 self._settle(pod_id, result)
+        if probes:
+            await self._probe(probes)
+
+    async def _probe(self, probes: list[tuple[ReadyTracker, Pod]]) -> None:
+        """Probe every flag-ready pod of this tick at once (the prober caps the connects)."""
+        answered: list[tuple[int, Pod]] = []
+
+        async def one(tracker: ReadyTracker, pod: Pod) -> None:
+            if await probe_ready(self._prober, tracker, pod):
+                answered.append((tracker.pod_id, pod))
+
+        async with anyio.create_task_group() as tg:
+            for tracker, pod in probes:
+                tg.start_soon(one, tracker, pod)
+        for pod_id, pod in answered:
+            if pod_id in self._trackers:
+                self._settle(pod_id, pod)
 
     def _expire(self) -> None:
         now = self._clock()

@@ -35,6 +35,11 @@ GetPod = Callable[[int], Awaitable[Pod]]
 Observation = tuple[int, Pod | None, YottaError | None]
 
 
+def _health(pod: Pod) -> tuple[bool | None, ...]:
+    """The ``healthy`` flags of a pod's exposed ports: a flip is a change worth polling for."""
+    return tuple(e.healthy for e in pod.expose or ())
+
+
 @dataclass(frozen=True)
 class WatchPolicy:
     """How often the shared watcher lists pods.
@@ -271,7 +276,7 @@ class PodWatcher:
         changed = False
         for pod_id, pod in seen.items():
             old = self._known.get(pod_id)
-            changed = changed or old is None or old.status != pod.status
+            changed = changed or old is None or old.status != pod.status or _health(old) != _health(pod)
             self._known[pod_id] = pod
         for pod_id in verdicts:
             changed = True
