@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from ..models.status import ENDING
 from ._output import Output
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ class Tracker:
         counts: Counter[str] = Counter()
         for pid, pod in self.snapshots().items():
             where = self.placed.get(pid)
-            if where and str(pod.status) not in ("FAILED", "TERMINATING", "TERMINATED"):
+            if where and pod.status not in ENDING:
                 counts[where] += 1
         return counts
 
