@@ -198,8 +198,13 @@ class Session:
         params: Params | None = None,
         body: bytes | None = None,
         retry: str = RETRY_ALWAYS,
+        secrets: Sequence[str] = (),
     ) -> T:
-        """Send one API call (with retries) and return its decoded ``data``."""
+        """Send one API call (with retries) and return its decoded ``data``.
+
+        ``secrets`` (e.g. a registry password in ``body``) are blanked out of any reply
+        body an error quotes, like the API key; nothing here logs a request body.
+        """
         if not self._api_key:
             raise ConfigurationError(
                 "no API key: pass api_key=... to YottaClient or set YOTTA_API_KEY "
@@ -208,7 +213,7 @@ class Session:
         attempt = 0
         while True:
             try:
-                return await self._attempt(method, path, decoder, params, body, attempt)
+                return await self._attempt(method, path, decoder, params, body, attempt, secrets)
             except YottaError as exc:
                 delay = self._retry_delay(exc, attempt, retry)
                 if isinstance(exc, RateLimitError):
@@ -248,6 +253,7 @@ class Session:
         params: Params | None,
         body: bytes | None,
         attempt: int,
+        secrets: Sequence[str] = (),
     ) -> T:
         import aiohttp  # already loaded by __init__; a dict lookup
 
@@ -293,7 +299,8 @@ class Session:
                         method, path, status or "no response", attempt + 1,
                         (self._clock() - started) * 1000,
                     )
-        return proto.parse_reply(raw, status, resp_headers, decoder, method, path, self._secret)
+        more = [s.encode() for s in secrets]
+        return proto.parse_reply(raw, status, resp_headers, decoder, method, path, self._secret, more)
 
     def __repr__(self) -> str:
         return f"Session(base_url={self.base_url!r})"

@@ -11,7 +11,7 @@ __all__ = [
     "ResourceId",
     "check_id",
     "check_ids",
-    "check_int",
+    "check_bounded_int",
     "check_name",
     "check_names",
     "check_secret",
@@ -78,7 +78,7 @@ def check_names(values: object, field: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def check_int(value: object, field: str, *, lo: int, hi: int) -> int:
+def check_bounded_int(value: object, field: str, *, lo: int, hi: int) -> int:
     """``value`` as an int between ``lo`` and ``hi`` inclusive (``bool`` refused)."""
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValidationError(field, f"expected an integer, got {type(value).__name__}")

@@ -10,7 +10,8 @@
     │   ├── AuthenticationError       HTTP 401
     │   ├── PermissionDeniedError     codes 10004, 11002
     │   ├── PodNotFoundError          codes 13000, 12000, 10007, 11000
-    │   ├── InvalidStateError         codes 12001, 11001
+    │   ├── InvalidStateError         codes 12001, 11001, HTTP 409
+    │   │   └── ResourceInUseError    a credential or volume still in use (HTTP 409, code 25002)
     │   ├── RateLimitError            HTTP 429 (``retry_after``)
     │   └── ServerError               HTTP 5xx, code 10002
     ├── APIConnectionError            the request did not get an answer
@@ -45,6 +46,7 @@ __all__ = [
     "PodFailedError",
     "PodNotFoundError",
     "RateLimitError",
+    "ResourceInUseError",
     "ResponseDecodeError",
     "ServerError",
     "ValidationError",
@@ -132,7 +134,45 @@ class PodNotFoundError(APIError):
 
 
 class InvalidStateError(APIError):
-    """The action is not allowed in the pod's current state (codes 12001 and 11001)."""
+    """The action is not allowed in the resource's current state (codes 12001, 11001; HTTP 409)."""
+
+
+class ResourceInUseError(InvalidStateError):
+    """A registry credential or a volume is still in use, so it cannot be deleted or resized.
+
+    The API refuses in one of two forms, and both raise this: HTTP 409, or HTTP 200 with
+    code 25002 (whose ``data`` may list the users). Attributes:
+
+    * ``pod_ids``: the pods using the resource, as far as the reply names them (ints);
+    * ``pod_list`` / ``elastic_list``: ``data.podList`` / ``data.elasticList`` exactly as
+      sent (their element shapes are not documented), or ``None`` when not sent;
+    * ``mount_count``: a volume's ``mountCount`` when known, else ``None``;
+    * ``resource_id``: the credential or volume id, when the SDK knows it.
+    """
+
+    pod_ids: list[int]
+    pod_list: list[Any] | None = None
+    elastic_list: list[Any] | None = None
+    mount_count: int | None = None
+    resource_id: int | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        pod_ids: Sequence[int] = (),
+        pod_list: list[Any] | None = None,
+        elastic_list: list[Any] | None = None,
+        mount_count: int | None = None,
+        resource_id: int | None = None,
+        **kw: Any,
+    ) -> None:
+        self.pod_ids = list(pod_ids)
+        self.pod_list = pod_list
+        self.elastic_list = elastic_list
+        self.mount_count = mount_count
+        self.resource_id = resource_id
+        super().__init__(message, **kw)
 
 
 class RateLimitError(APIError):

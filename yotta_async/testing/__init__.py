@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from ._clock import Clock, ManualClock, MonotonicClock
 from ._faults import FaultPlan, FaultRule
+from ._resources import ResourceTimings
 from ._simulator import Simulator
 from ._state import Timings
 from ._variants import Variants
@@ -43,6 +44,7 @@ __all__ = [
     "FaultRule",
     "ManualClock",
     "MonotonicClock",
+    "ResourceTimings",
     "Simulator",
     "Timings",
     "Variants",

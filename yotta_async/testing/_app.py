@@ -194,6 +194,9 @@ async def create_pod(request: web.Request) -> web.Response:
     except msgspec.MsgspecError as exc:
         return envelope(INVALID, f"invalid request parameters: {_invalid_body(exc)}")
     store = request.app[STATE].store
+    refused = store.refusal(req)
+    if refused is not None:
+        return envelope(refused[0], refused[1])
     pod = store.create(req)
     return _success(_ok(store.encoded(pod)))
 
