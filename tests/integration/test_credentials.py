@@ -23,7 +23,9 @@ T = Timings(jitter=0.0)
 async def test_create_list_get_update_delete(sim: Simulator) -> None:
     async with fast_client(sim) as client:
         assert await client.credentials.list() == []
-        cred = await client.credentials.create(name="hub", type="docker_hub", username="me", password=PASSWORD)
+        cred = await client.credentials.create(
+            name="hub", type="docker_hub", username="me", password=PASSWORD
+        )
         assert cred.type is RegistryType.DOCKER_HUB and cred.name == "hub"
         assert cred.id > 2**53  # an exact 18-digit id
         assert cred.created is not None
@@ -47,28 +49,28 @@ async def test_create_list_get_update_delete(sim: Simulator) -> None:
 @pytest.mark.parametrize("form", ["409", "25002"])
 async def test_delete_in_use_is_refused_in_either_form(form: str) -> None:
     clock = ManualClock()
-    async with Simulator(clock=clock, timings=T, variants=Variants(in_use=form)) as sim:  # type: ignore[arg-type]
-        async with fast_client(sim) as client:
-            cred = await client.credentials.create(name="c", type="GCR", username="u", password=PASSWORD)
-            pod = await client.pods.create(name="p", image="me/private:1", gpu_type="NVIDIA_H100_80G",
-                                           gpu_count=1, container_registry_auth_id=cred)
-            assert pod.credential_id == cred.id
-            with pytest.raises(ResourceInUseError) as info:
-                await client.credentials.delete(cred.id)
-            err = info.value
-            assert isinstance(err, InvalidStateError)
-            assert err.resource_id == cred.id
-            if form == "409":
-                assert err.http_status == 409 and err.pod_list is None and err.pod_ids == []
-            else:
-                assert (err.http_status, err.code) == (200, 25002)
-                assert err.pod_ids == [pod.id]
-                assert err.pod_list == [{"id": str(pod.id), "name": "p"}] and err.elastic_list == []
-            # Once the pod is TERMINATED the credential is free again.
-            await client.pods.delete(pod.id)
-            clock.advance(T.terminating)
+    sim = Simulator(clock=clock, timings=T, variants=Variants(in_use=form))  # type: ignore[arg-type]
+    async with sim, fast_client(sim) as client:
+        cred = await client.credentials.create(name="c", type="GCR", username="u", password=PASSWORD)
+        pod = await client.pods.create(name="p", image="me/private:1", gpu_type="NVIDIA_H100_80G",
+                                       gpu_count=1, container_registry_auth_id=cred)
+        assert pod.credential_id == cred.id
+        with pytest.raises(ResourceInUseError) as info:
             await client.credentials.delete(cred.id)
-            assert sim.credentials() == []
+        err = info.value
+        assert isinstance(err, InvalidStateError)
+        assert err.resource_id == cred.id
+        if form == "409":
+            assert err.http_status == 409 and err.pod_list is None and err.pod_ids == []
+        else:
+            assert (err.http_status, err.code) == (200, 25002)
+            assert err.pod_ids == [pod.id]
+            assert err.pod_list == [{"id": str(pod.id), "name": "p"}] and err.elastic_list == []
+        # Once the pod is TERMINATED the credential is free again.
+        await client.pods.delete(pod.id)
+        clock.advance(T.terminating)
+        await client.credentials.delete(cred.id)
+        assert sim.credentials() == []
 
 
 async def test_pod_with_unknown_credential_is_refused(sim: Simulator) -> None:

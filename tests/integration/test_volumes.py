@@ -31,7 +31,9 @@ def manual(**kw: object) -> tuple[Simulator, ManualClock]:
 async def test_lifecycle_create_rename_resize_delete() -> None:
     sim, clock = manual()
     async with sim, fast_client(sim) as client:
-        vol = await client.volumes.create(name="data", storage_type="ceph", region="us-east-1", size_in_gb=100)
+        vol = await client.volumes.create(
+            name="data", storage_type="ceph", region="us-east-1", size_in_gb=100
+        )
         assert (vol.status, vol.storage_type, vol.size_in_gb, vol.mount_count) == (
             VolumeStatus.CREATING, StorageType.CEPH, 100, 0
         )
@@ -132,7 +134,7 @@ async def test_a_failed_pod_does_not_hold_its_volume() -> None:
 
 
 async def test_refusals_in_the_business_code_form() -> None:
-    sim, clock = manual(variants=Variants(in_use="25002"))
+    sim, _ = manual(variants=Variants(in_use="25002"))
     async with sim, fast_client(sim) as client:
         vid = sim.add_volume()
         pod = await client.pods.create(name="p", image="i", gpu_type=H100, gpu_count=1,
@@ -140,7 +142,9 @@ async def test_refusals_in_the_business_code_form() -> None:
         with pytest.raises(ResourceInUseError) as info:
             await client.volumes.delete(vid)
         assert (info.value.code, info.value.mount_count, info.value.pod_ids) == (25002, 1, [pod.id])
-        creating = await client.volumes.create(name="n", storage_type="CEPH", region="us-east-1", size_in_gb=5)
+        creating = await client.volumes.create(
+            name="n", storage_type="CEPH", region="us-east-1", size_in_gb=5
+        )
         with pytest.raises(InvalidStateError) as state_info:
             await client.volumes.delete(creating.id)
         assert state_info.value.code == 12001 and not isinstance(state_info.value, ResourceInUseError)
@@ -150,7 +154,9 @@ async def test_refusal_survives_a_failing_follow_up_read() -> None:
     sim, _ = manual()
     async with sim, fast_client(sim, max_retries=0) as client:
         vid = sim.add_volume()
-        await client.pods.create(name="p", image="i", gpu_type=H100, gpu_count=1, volumes=[VolumeMount(vid, "/d")])
+        await client.pods.create(
+            name="p", image="i", gpu_type=H100, gpu_count=1, volumes=[VolumeMount(vid, "/d")]
+        )
         sim.faults = FaultPlan({"GET /v2/volumes/{id}": FaultRule(error_500=1.0)})
         with pytest.raises(ResourceInUseError) as info:
             await client.volumes.delete(vid)

@@ -39,7 +39,9 @@ BIG = 384410568058921807
         (BIG, '"yesterday"', None),
     ],
 )
-def test_credential_ids_and_every_created_at_form(raw_id: object, created: str, when: datetime | None) -> None:
+def test_credential_ids_and_every_created_at_form(
+    raw_id: object, created: str, when: datetime | None
+) -> None:
     body = f'[{{"id": {raw_id}, "name": "n", "type": "DOCKER_HUB", "createdAt": {created}}}]'.encode()
     (cred,) = CREDENTIAL_LIST_DECODER.decode(body)
     assert cred.id == (123 if raw_id == 123 else BIG)  # exact: never through a float
@@ -99,7 +101,8 @@ DOC_VOLUME = {"id": 123, "name": "my-ceph-volume", "sizeInGb": 100, "region": "u
         ({"storageType": "VENDOR", "vendorVolumeType": "NVMe"},
          lambda v: v.vendor_volume_type is VendorVolumeType.NVME),
         ({"vendorVolumeType": "nvme"}, lambda v: v.vendor_volume_type is VendorVolumeType.NVME),
-        ({"createdAt": 1705306200000}, lambda v: v.created == datetime(2024, 1, 15, 8, 10, tzinfo=timezone.utc)),
+        ({"createdAt": 1705306200000},
+         lambda v: v.created == datetime(2024, 1, 15, 8, 10, tzinfo=timezone.utc)),
     ],
 )
 def test_volume_variants_decode(changes: dict[str, object], check: object) -> None:

@@ -111,7 +111,8 @@ async def test_paging_stops_on_an_empty_or_last_page(mock_api: aioresponses) -> 
 
 
 async def test_volume_409_without_mounts_stays_a_state_error(mock_api: aioresponses) -> None:
-    mock_api.post(f"{BASE}/v2/volumes/123/resize", status=409, payload={"code": 40900, "message": "not active"})
+    refused = {"code": 40900, "message": "not active"}
+    mock_api.post(f"{BASE}/v2/volumes/123/resize", status=409, payload=refused)
     mock_api.get(f"{BASE}/v2/volumes/123", payload=ok({**VOL, "status": "resizing"}))
     async with YottaClient("k") as client:
         with pytest.raises(InvalidStateError) as info:
