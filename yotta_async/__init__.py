@@ -32,6 +32,7 @@ from .errors import (
     ResponseDecodeError,
     ServerError,
     ValidationError,
+    VolumeFailedError,
     WaitTimeoutError,
     YottaError,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "ServerError",
     "SweepResult",
     "ValidationError",
+    "VolumeFailedError",
     "WaitTimeoutError",
     "YottaClient",
     "YottaError",

@@ -19,6 +19,7 @@
     ├── ResponseDecodeError           the body is not JSON or has the wrong shape
     ├── WaitTimeoutError (TimeoutError)  a waiter's deadline passed
     ├── PodFailedError                the pod reached FAILED (or TERMINATED when not expected)
+    ├── VolumeFailedError             a volume went to ``error`` while a waiter watched it
     └── CleanupError                  a pod group could not clean up everything
 
 No message or ``repr`` of these errors contains the API key: the session never puts
@@ -50,6 +51,7 @@ __all__ = [
     "ResponseDecodeError",
     "ServerError",
     "ValidationError",
+    "VolumeFailedError",
     "WaitTimeoutError",
     "YottaError",
 ]
@@ -243,8 +245,13 @@ class WaitTimeoutError(YottaError, TimeoutError):
     """A waiter's deadline passed before the pod reached the wanted state.
 
     Carries ``pod`` (the last snapshot, or ``None`` if no poll succeeded), ``elapsed``
-    seconds, ``polls`` and ``history`` (the statuses seen, in order).
+    seconds, ``polls`` and ``history`` (the statuses seen, in order). A wait on another
+    resource (a volume) sets ``resource_id`` and ``snapshot`` (its last snapshot) instead
+    of ``pod_id`` and ``pod``.
     """
+
+    resource_id: int | None = None
+    snapshot: Any = None
 
     def __init__(
         self,
@@ -283,6 +290,31 @@ class PodFailedError(YottaError):
     ):
         self.pod = pod
         self.pod_id = pod_id if pod_id is not None else (pod.id if pod is not None else None)
+        self.elapsed = elapsed
+        self.polls = polls
+        self.history = list(history)
+        super().__init__(message)
+
+
+class VolumeFailedError(YottaError):
+    """A volume reached ``error`` (its last operation failed) while a waiter watched it.
+
+    Carries ``volume`` (the last snapshot), ``volume_id``, ``elapsed``, ``polls`` and
+    ``history`` (the statuses seen, in order).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        volume: Any = None,
+        volume_id: int | None = None,
+        elapsed: float | None = None,
+        polls: int = 0,
+        history: Sequence[Any] = (),
+    ) -> None:
+        self.volume = volume
+        self.volume_id = volume_id
         self.elapsed = elapsed
         self.polls = polls
         self.history = list(history)

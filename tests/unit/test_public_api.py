@@ -37,6 +37,7 @@ EXPECTED_ALL = [
     "ServerError",
     "SweepResult",
     "ValidationError",
+    "VolumeFailedError",
     "WaitTimeoutError",
     "YottaClient",
     "YottaError",
@@ -90,6 +91,7 @@ def test_error_tree() -> None:
         e.ResponseDecodeError: e.YottaError,
         e.WaitTimeoutError: e.YottaError,
         e.PodFailedError: e.YottaError,
+        e.VolumeFailedError: e.YottaError,
         e.CleanupError: e.YottaError,
     }
     for cls, parent in parents.items():

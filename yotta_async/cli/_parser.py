@@ -1,4 +1,4 @@
-"""The ``yotta-async`` argument parser: global options, ``pods ...``, ``launch``, ``sweep``, ``simulate``."""
+"""The ``yotta-async`` parser: global options, ``pods``, ``launch``, ``sweep``, resources, ``simulate``."""
 
 from __future__ import annotations
 
@@ -98,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The full ``yotta-async`` parser; each leaf command sets ``command``."""
     parser = argparse.ArgumentParser(
         prog="yotta-async",
-        description="Manage Yotta Labs pods (Pods API v2): everyday pod work and bulk launches.",
+        description="Manage Yotta Labs pods (Pods API v2): everyday pod work and bulk launches, "
+        "GPU availability, registry credentials and volumes.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -177,6 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="list what would be deleted; delete nothing")
     p.add_argument("--wait", action="store_true", help="wait until the deleted pods are TERMINATED")
     p.set_defaults(command="sweep")
+
+    from ._credentials import add_commands as add_credentials
+    from ._gpus import add_commands as add_gpus
+    from ._volumes import add_commands as add_volumes
+
+    add_gpus(top, _sub)
+    add_credentials(top, _sub)
+    add_volumes(top, _sub)
 
     from ..testing._serve import add_arguments
 

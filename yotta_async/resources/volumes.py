@@ -9,12 +9,14 @@ from typing import Any
 
 import msgspec
 
+from .._backoff import Backoff
 from .._protocol import ReplyDecoder
 from .._runtime import Runtime
-from .._session import IGNORE_DATA, RETRY_UNSENT, Session
+from .._session import IGNORE_DATA, RETRY_NEVER, RETRY_UNSENT, Session
 from .._validation import ResourceId, check_bounded_int, check_id, check_name
 from ..errors import InvalidRequestError, InvalidStateError, ResourceInUseError, ValidationError, YottaError
-from ..models.volume import StorageType, VendorVolumeType, Volume, VolumePage, VolumeStatus
+from ..models.volume import StorageType, VendorVolumeType, Volume, VolumePage
+from ._volume_waits import ACTIVE, DELETED, VolumeTracker, check_timeout, poll_volume
 from .credentials import in_use
 
 __all__ = ["MAX_SIZE_GB", "Volumes"]
@@ -167,6 +169,56 @@ class Volumes:
                 return
             page += 1
 
+    # -- waits -------------------------------------------------------------------------
+    async def wait_until_active(
+        self,
+        volume_id: ResourceId | Volume,
+        timeout: float | None = None,
+        *,
+        backoff: Backoff | None = None,
+    ) -> Volume:
+        """Poll until the volume is ``active`` (after a create or a resize); return it.
+
+        ``timeout`` is a wall-clock deadline in seconds (default 600; ``math.inf`` for
+        none). Polls back off with jitter; transient failures are retried within the
+        deadline. Fails fast with :class:`~yotta_async.VolumeFailedError` on ``error``,
+        and with ``PodNotFoundError`` (HTTP 404) if the volume disappears;
+        :class:`~yotta_async.WaitTimeoutError` (``snapshot``: the last volume) at the
+        deadline.
+        """
+        vid = _vid(volume_id)
+        budget = check_timeout(timeout, ACTIVE.default_timeout)
+        tracker = VolumeTracker(vid, ACTIVE, self._runtime.clock())
+        volume = await poll_volume(
+            lambda: self._get_once(vid), tracker, timeout=budget, runtime=self._runtime, backoff=backoff
+        )
+        assert volume is not None  # "gone" is a failure for this target
+        return volume
+
+    async def wait_until_deleted(
+        self,
+        volume_id: ResourceId | Volume,
+        timeout: float | None = None,
+        *,
+        backoff: Backoff | None = None,
+    ) -> None:
+        """Poll until the volume is gone (HTTP 404), after :meth:`delete`.
+
+        Whether a delete is immediate or passes ``deleting`` is not documented; this works
+        either way. Default ``timeout`` 300 s. Fails fast with
+        :class:`~yotta_async.VolumeFailedError` if the volume goes to ``error``.
+        """
+        vid = _vid(volume_id)
+        budget = check_timeout(timeout, DELETED.default_timeout)
+        tracker = VolumeTracker(vid, DELETED, self._runtime.clock())
+        await poll_volume(
+            lambda: self._get_once(vid), tracker, timeout=budget, runtime=self._runtime, backoff=backoff
+        )
+
+    async def _get_once(self, vid: int) -> Volume:
+        # One request per poll: the wait loop retries on its own schedule, within its deadline.
+        return await self._transport.request("GET", f"{PATH}/{vid}", VOLUME_DECODER, retry=RETRY_NEVER)
+
     # -- changes -----------------------------------------------------------------------
     async def rename(self, volume_id: ResourceId | Volume, name: str) -> Volume:
         """Give a volume a new name; returns the renamed volume."""
@@ -278,6 +330,3 @@ def _check_fields_for_type(kind: StorageType, body: dict[str, Any]) -> None:
     for key in sorted(refused & set(body)):
         raise ValidationError(wire[key], f"does not apply to {kind.value} volumes")
 
-
-# Exported for the waits and the CLI: which statuses end a wait for "active".
-ACTIVE_STATUSES = frozenset({VolumeStatus.ACTIVE})
