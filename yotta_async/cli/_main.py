@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._config import CONFIG_PATH_TEXT, UsageError, resolve
 from ._output import Output
-from ._parser import DEFAULT_SIM_TIME_SCALE, build_parser
+from ._parser import DEFAULT_SIM_TIME_SCALE, build_parser, secret_arguments
 
 if TYPE_CHECKING:
     from ..testing import Simulator
@@ -83,7 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     after cleanup. Errors print one line on stderr; ``--debug`` adds request logs (the
     key redacted) and tracebacks.
     """
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(hidden=secret_arguments(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error argparse printed

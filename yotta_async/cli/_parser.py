@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Sequence
+from typing import NoReturn
 
 from .._version import __version__
 from ._spec import add_create_arguments
 
-__all__ = ["DEFAULT_SIM_TIME_SCALE", "build_parser", "duration", "pod_id"]
+__all__ = ["DEFAULT_SIM_TIME_SCALE", "build_parser", "duration", "pod_id", "secret_arguments"]
 
 # Under --simulate a pod starts in ~2-3 s: slow enough to watch, fast enough to wait for.
 DEFAULT_SIM_TIME_SCALE = 0.05
@@ -94,9 +96,46 @@ def _sub(
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full ``yotta-async`` parser; each leaf command sets ``command``."""
-    parser = argparse.ArgumentParser(
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors never echo a value given to a ``--pass...`` option.
+
+    argparse quotes offending arguments ("ambiguous option: --passw=VALUE", "ignored
+    explicit argument 'VALUE'"); a password typed there must not be printed back.
+    """
+
+    hidden: tuple[str, ...] = ()
+
+    def error(self, message: str) -> NoReturn:
+        for value in self.hidden:
+            message = message.replace(value, "<redacted>")
+        super().error(message)
+
+
+def secret_arguments(argv: Sequence[str]) -> tuple[str, ...]:
+    """Values in ``argv`` given to any ``--pass...`` option (``--password X``, ``--passw=X``)."""
+    found = []
+    for i, token in enumerate(argv):
+        if not token.startswith("--pass"):
+            continue
+        _, sep, value = token.partition("=")
+        if sep and value:
+            found.append(value)
+        elif not sep and i + 1 < len(argv) and argv[i + 1]:
+            found.append(argv[i + 1])
+    return tuple(sorted(set(found), key=len, reverse=True))
+
+
+def build_parser(hidden: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The full ``yotta-async`` parser; each leaf command sets ``command``.
+
+    ``hidden`` are argv values usage errors must not echo (see :func:`secret_arguments`).
+    """
+
+    class Parser(_Parser):  # sub-parsers are built with the parent's class, so they share it
+        pass
+
+    Parser.hidden = tuple(hidden)
+    parser: argparse.ArgumentParser = Parser(
         prog="yotta-async",
         description="Manage Yotta Labs pods (Pods API v2): everyday pod work and bulk launches, "
         "GPU availability, registry credentials and volumes.",

@@ -58,7 +58,7 @@ class VolumeStatus(OpenEnum):
         return self in (VolumeStatus.CREATING, VolumeStatus.RESIZING, VolumeStatus.DELETING)
 
 
-class Volume(Model, kw_only=True):
+class Volume(Model, kw_only=True, omit_defaults=False):
     """A persistent volume.
 
     ``id`` is an exact int (a numeric string is accepted, as the spec allows). ``cost`` is
@@ -66,6 +66,7 @@ class Volume(Model, kw_only=True):
     documented. ``created_at`` is epoch milliseconds; ``created`` gives a ``datetime``.
     ``size_in_gb`` and ``region`` are ``None`` for S3/R2; ``vendor_volume_type`` is set for
     VENDOR volumes only. Delete and resize need ``mount_count == 0`` and an active volume.
+    Encoded, every field is written (``mountCount: 0`` and ``null`` s included), as the API does.
     """
 
     id: int

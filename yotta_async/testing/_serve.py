@@ -34,6 +34,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fail-image", default="yotta/always-fails", help="image whose pods always go FAILED"
     )
+    parser.add_argument(
+        "--capacity", action="append", default=[], type=_capacity, metavar="TYPE:REGION:GPUS",
+        help="offer a GPU type in a region with this many GPUs (0: sold out); repeatable",
+    )
+
+
+def _capacity(text: str) -> tuple[str, str, int]:
+    gpu, _, rest = text.partition(":")
+    region, _, count = rest.partition(":")
+    if not gpu or not region or not (count.isascii() and count.isdigit()):
+        raise argparse.ArgumentTypeError(f"expected TYPE:REGION:GPUS, got {text!r}")
+    return gpu, region, int(count)
 
 
 async def serve(args: argparse.Namespace) -> int:
@@ -57,6 +69,8 @@ async def serve(args: argparse.Namespace) -> int:
         failure_rate=args.failure_rate,
         fail_image=args.fail_image,
     )
+    for gpu, region, count in getattr(args, "capacity", []):
+        sim.set_capacity(gpu, region, count)
     try:
         async with sim:
             print(sim.base_url, flush=True)

@@ -257,6 +257,14 @@ class Simulator:
             name, storage_type, region, size_in_gb, vendor_volume_type, active=active
         ).id
 
+    def fail_volume(self, volume_id: int) -> None:
+        """Put a volume in ``error`` now (its last operation failed), e.g. to test a waiter."""
+        volume = self.resources.volume(volume_id)
+        if volume is None:
+            raise KeyError(volume_id)
+        volume.timeline = [(self.resources.now(), "error")]
+        volume.resized = None
+
     def mount_count(self, volume_id: int) -> int:
         """Live pods mounting the volume now."""
         return self.resources.mount_count(volume_id)
