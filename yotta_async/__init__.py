@@ -11,10 +11,12 @@
 """
 
 from ._backoff import Backoff
+from ._bulk import SweepResult
 from ._client import YottaClient
-from ._group import PodGroup
+from ._group import OnExit, PodGroup
+from ._token import GROUP_ENV, TOKEN_ENV
+from ._validation import PodId
 from ._version import __version__
-from ._watcher import PodChange
 from .errors import (
     APIConnectionError,
     APIError,
@@ -47,7 +49,7 @@ from .models import (
     PodCreateRequest,
     PodStatus,
 )
-from .resources._bulk import SweepResult
+from .waiting import PodChange, WatchPolicy
 
 __all__ = [
     "APIConnectionError",
@@ -61,8 +63,10 @@ __all__ = [
     "ExposePort",
     "GpuRegion",
     "GpuType",
+    "GROUP_ENV",
     "InvalidRequestError",
     "InvalidStateError",
+    "OnExit",
     "PermissionDeniedError",
     "PersistentVolume",
     "Placement",
@@ -71,6 +75,7 @@ __all__ = [
     "PodCreateRequest",
     "PodFailedError",
     "PodGroup",
+    "PodId",
     "PodNotFoundError",
     "PodStatus",
     "RateLimitError",
@@ -78,9 +83,11 @@ __all__ = [
     "ResponseDecodeError",
     "ServerError",
     "SweepResult",
+    "TOKEN_ENV",
     "ValidationError",
     "VolumeFailedError",
     "WaitTimeoutError",
+    "WatchPolicy",
     "YottaClient",
     "YottaError",
     "__version__",

@@ -11,7 +11,7 @@ from ._config import UsageError
 from ._resources_out import print_credentials
 
 if TYPE_CHECKING:
-    from ._pods import Context, Handler
+    from ._context import Context, Handler
 
 __all__ = ["HANDLERS", "add_commands", "read_password"]
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ._resources_out import print_gpus
 
 if TYPE_CHECKING:
-    from ._pods import Context
+    from ._context import Context
 
 __all__ = ["add_commands", "gpus"]
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ._resources_out import print_volumes
 
 if TYPE_CHECKING:
-    from ._pods import Context, Handler
+    from ._context import Context, Handler
 
 __all__ = ["HANDLERS", "add_commands", "volume_id"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ._base import Model
+from ._base import Int64, Model
 from ._open_enum import OpenEnum
 from .pod import from_epoch_ms
 
@@ -37,7 +37,7 @@ class RegistryCredential(Model, kw_only=True):
     ``username`` is filled only if the API sends it, which is not documented.
     """
 
-    id: int
+    id: Int64
     name: str
     type: RegistryType
     created_at: str | int | None = None

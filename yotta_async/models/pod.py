@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from ._base import Model
+from ._base import Int64, Model
 from .status import PodStatus, decode_status
 
 __all__ = ["EnvVar", "ExposePort", "PersistentVolume", "Pod", "from_epoch_ms"]
@@ -84,7 +84,7 @@ class Pod(Model, kw_only=True):
     ``updated`` give the same instants as ``datetime``.
     """
 
-    id: int
+    id: Int64
     if TYPE_CHECKING:
         status: PodStatus
     else:

@@ -6,7 +6,6 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._validation import check_id
 from ..errors import ValidationError
 from ._base import Model
 from .credential import RegistryCredential
@@ -181,12 +180,24 @@ def _credential_id(value: object) -> int | None:
         return None
     if isinstance(value, RegistryCredential):
         value = value.id
-    return check_id(value, "container_registry_auth_id")
+    return _exact_id(value, "container_registry_auth_id")
+
+
+def _exact_id(value: object, field: str) -> int:
+    # The models sit below the validation module, so ids are checked here by the same rule:
+    # a positive int64, as an int or a string of ASCII digits (parsed exactly).
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationError(field, f"expected an integer id, got {type(value).__name__}")
+    if not 0 < value <= _INT64_MAX:
+        raise ValidationError(field, f"must be a positive int64, got {value}")
+    return value
 
 
 def _mount(mount: VolumeMount, where: str) -> PersistentVolume:
     volume = mount.volume.id if isinstance(mount.volume, Volume) else mount.volume
-    vid = check_id(volume, f"{where}.volume")
+    vid = _exact_id(volume, f"{where}.volume")
     _text(mount.mount_path, f"{where}.mount_path", lo=1)
     if mount.need_backup is not None and not isinstance(mount.need_backup, bool):
         raise ValidationError(f"{where}.need_backup", "expected true or false")

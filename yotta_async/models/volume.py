@@ -9,7 +9,7 @@ from typing import TypeAlias, Union
 
 import msgspec
 
-from ._base import Model
+from ._base import Int64, Model
 from ._open_enum import OpenEnum
 from .pod import from_epoch_ms
 
@@ -69,7 +69,7 @@ class Volume(Model, kw_only=True, omit_defaults=False):
     Encoded, every field is written (``mountCount: 0`` and ``null`` s included), as the API does.
     """
 
-    id: int
+    id: Int64
     name: str
     storage_type: StorageType
     status: VolumeStatus

@@ -13,10 +13,10 @@ from .._backoff import Backoff
 from .._protocol import ReplyDecoder
 from .._runtime import Runtime
 from .._session import IGNORE_DATA, RETRY_NEVER, RETRY_UNSENT, Session
-from .._validation import ResourceId, check_bounded_int, check_id, check_name
+from .._validation import ResourceId, check_bounded_int, check_id, check_name, check_timeout
 from ..errors import InvalidRequestError, InvalidStateError, ResourceInUseError, ValidationError, YottaError
 from ..models.volume import StorageType, VendorVolumeType, Volume, VolumePage
-from ._volume_waits import ACTIVE, DELETED, VolumeTracker, check_timeout, poll_volume
+from ._volume_waits import ACTIVE, DELETED, wait_for_volume
 from .credentials import in_use
 
 __all__ = ["MAX_SIZE_GB", "Volumes"]
@@ -188,12 +188,9 @@ class Volumes:
         """
         vid = _vid(volume_id)
         budget = check_timeout(timeout, ACTIVE.default_timeout)
-        tracker = VolumeTracker(vid, ACTIVE, self._runtime.clock())
-        volume = await poll_volume(
-            lambda: self._get_once(vid), tracker, timeout=budget, runtime=self._runtime, backoff=backoff
+        return await wait_for_volume(
+            lambda: self._get_once(vid), vid, ACTIVE, timeout=budget, runtime=self._runtime, backoff=backoff
         )
-        assert volume is not None  # "gone" is a failure for this target
-        return volume
 
     async def wait_until_deleted(
         self,
@@ -210,9 +207,8 @@ class Volumes:
         """
         vid = _vid(volume_id)
         budget = check_timeout(timeout, DELETED.default_timeout)
-        tracker = VolumeTracker(vid, DELETED, self._runtime.clock())
-        await poll_volume(
-            lambda: self._get_once(vid), tracker, timeout=budget, runtime=self._runtime, backoff=backoff
+        await wait_for_volume(
+            lambda: self._get_once(vid), vid, DELETED, timeout=budget, runtime=self._runtime, backoff=backoff
         )
 
     async def _get_once(self, vid: int) -> Volume:
