@@ -201,3 +201,22 @@ async def test_vendor_and_r2_volumes(sim: Simulator) -> None:
         assert r2.storage_type is StorageType.R2
         with pytest.raises(ValidationError):
             await client.volumes.resize(vendor.id, 0)
+
+
+async def test_fault_plan_and_counters_cover_the_new_routes(sim: Simulator) -> None:
+    from yotta_async import ServerError
+
+    sim.faults = FaultPlan({
+        "POST /v2/volumes": FaultRule(lost_500=1.0, limit=1),
+        "GET /v2/container-registry-auths": FaultRule(error_502=1.0, limit=2),
+    })
+    async with fast_client(sim) as client:
+        # The reply is lost after the volume was made: a create is not sent again blindly.
+        with pytest.raises(ServerError):
+            await client.volumes.create(name="once", storage_type="S3")
+        assert [v["name"] for v in sim.volumes()] == ["once"]
+        # A plain read is retried through two 502s.
+        assert await client.credentials.list() == []
+    assert sim.faults.injected == {"lost_500": 1, "502": 2}
+    assert sim.request_counts["POST /v2/volumes"] == 1
+    assert sim.request_counts["GET /v2/container-registry-auths"] == 3

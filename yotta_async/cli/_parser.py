@@ -224,7 +224,7 @@ def build_parser(hidden: Sequence[str] = ()) -> argparse.ArgumentParser:
 
     add_gpus(top, _sub)
     add_credentials(top, _sub)
-    add_volumes(top, _sub)
+    add_volumes(top, _sub, duration)
 
     from ..testing._serve import add_arguments
 

@@ -31,10 +31,10 @@ def _size(text: str) -> int:
     return int(text)
 
 
-def add_commands(top: argparse._SubParsersAction[argparse.ArgumentParser], sub: Sub) -> None:
-    """Add ``volumes list|get|create|rename|resize|delete|wait``."""
-    from ._parser import duration
-
+def add_commands(
+    top: argparse._SubParsersAction[argparse.ArgumentParser], sub: Sub, duration: Callable[[str], float]
+) -> None:
+    """Add ``volumes list|get|create|rename|resize|delete|wait`` (``duration``: the timeout type)."""
     group = top.add_parser("volumes", help="persistent volumes: create, list, resize, delete, wait")
     verbs = group.add_subparsers(dest="verb", metavar="VERB", required=True)
     p = sub(verbs, "list", "list volumes (every storage type unless --storage-type)")

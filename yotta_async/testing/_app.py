@@ -20,7 +20,7 @@ from ..models import PodCreateRequest, PodStatus
 from ._faults import FaultPlan
 from ._state import PodStore, SimPod
 
-__all__ = ["SUCCESS", "AppState", "build_app"]
+__all__ = ["SUCCESS", "AppState", "build_app", "mark_success"]
 
 SUCCESS = 10000
 INVALID = 10001
@@ -146,6 +146,11 @@ def _success(response: web.Response) -> web.Response:
     # A response is also a mapping for per-response data: no ad-hoc attribute needed.
     response[_SUCCESS] = True
     return response
+
+
+def mark_success(response: web.Response) -> web.Response:
+    """Mark a handler's reply as a success, so that "reply lost" faults may fire after it."""
+    return _success(response)
 
 
 def _pod_id(request: web.Request) -> int | web.Response:

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from ._app import mark_success
 from ._resources import CREDENTIAL_TYPES, STORAGE_TYPES, VENDOR_TYPES, ResourceStore, SimCredential, SimVolume
 from ._state import PodStore
 from ._variants import Variants
@@ -46,9 +47,7 @@ def _reply(code: int, message: str, data: Any = None, http_status: int = 200) ->
 
 
 def _ok(data: object) -> web.Response:
-    response = _reply(10000, "success", data)
-    response._sim_success = True  # type: ignore[attr-defined]  # lets "reply lost" faults fire
-    return response
+    return mark_success(_reply(10000, "success", data))  # lets "reply lost" faults fire
 
 
 def _invalid(message: str) -> web.Response:
