@@ -146,14 +146,25 @@ def parse_reply(
 
 
 def redact(raw: bytes, secrets: Sequence[bytes]) -> bytes:
-    """``raw`` with every non-empty secret (and its JSON-escaped form) replaced by ``[redacted]``."""
+    """``raw`` with every non-empty secret replaced by ``[redacted]``.
+
+    Also each run of 4+ characters of the secret that JSON never escapes: a server that
+    echoes a request body inside its own JSON escapes quotes and backslashes once per
+    level, so the whole secret may not appear, but those runs still do.
+    """
     for secret in secrets:
         if not secret:
             continue
-        for form in (secret, msgspec.json.encode(secret.decode("utf-8", "replace"))[1:-1]):
+        forms = [secret, msgspec.json.encode(secret.decode("utf-8", "replace"))[1:-1]]
+        forms += [run for run in _ESCAPED.split(secret) if len(run) >= 4]
+        for form in forms:
             if form in raw:
                 raw = raw.replace(form, b"[redacted]")
     return raw
+
+
+# Bytes JSON may write differently from the raw secret: quote, backslash, controls, non-ASCII.
+_ESCAPED = re.compile(rb'["\\/\x00-\x1f\x7f-\xff]')
 
 
 def in_use_details(data: bytes) -> dict[str, Any]:

@@ -255,8 +255,7 @@ def check_secret(value: object, field: str) -> str:
 
 
 def _check_utf8(value: str, field: str) -> None:
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValidationError(field, "contains a lone surrogate, which is not valid UTF-8") from None
+    # Scanned rather than encoded: a UnicodeEncodeError would carry the whole value (a
+    # password, say) in its ``object``, and stay reachable as the ValidationError's context.
+    if not value.isascii() and any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValidationError(field, "contains a lone surrogate, which is not valid UTF-8")

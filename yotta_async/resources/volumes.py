@@ -235,7 +235,10 @@ class Volumes:
         try:
             await self._transport.request("POST", f"{PATH}/{vid}/resize", IGNORE_DATA, body=body)
         except InvalidStateError as exc:
-            raise await self._refusal(exc, vid) from exc
+            refusal = await self._refusal(exc, vid)
+            if refusal is exc:
+                raise
+            raise refusal from exc
 
     async def delete(self, volume_id: ResourceId | Volume) -> None:
         """Delete a volume (its data is lost). Only an unmounted volume can be deleted.
@@ -249,7 +252,10 @@ class Volumes:
         try:
             await self._transport.request("DELETE", f"{PATH}/{vid}", IGNORE_DATA)
         except InvalidStateError as exc:
-            raise await self._refusal(exc, vid) from exc
+            refusal = await self._refusal(exc, vid)
+            if refusal is exc:
+                raise
+            raise refusal from exc
 
     async def _refusal(self, exc: InvalidStateError, vid: int) -> InvalidStateError:
         """The error to raise for a refused delete/resize, made precise by one GET.
