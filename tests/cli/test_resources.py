@@ -161,3 +161,48 @@ def test_volume_commands(scarce: SimProcess, home: Path) -> None:
 def test_bad_flags_exit_2(scarce: SimProcess, home: Path, args: list[str], message: str) -> None:
     result: Any = _cli(scarce, home, *args)
     assert result.code == 2 and message in result.err
+
+
+# --- in-process, under --simulate ----------------------------------------------------------------
+
+
+def _main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from yotta_async.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_simulate_is_seeded_with_a_catalogue_a_credential_and_two_volumes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import json
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    code, out, _ = _main(capsys, "--simulate", "-o", "json", "gpus", "--gpu-type", H100)
+    assert code == 0
+    (h100,) = json.loads(out)
+    by_region = {r["region"]: r["available"] for r in h100["regions"]}
+    assert by_region["us-east-2"] is False and by_region["us-east-1"] is True
+    assert [r["region"] for r in h100["regions"]][-1] == "us-east-2"  # unavailable last
+    code, out, _ = _main(capsys, "--simulate", "-o", "json", "credentials", "list")
+    assert code == 0 and [c["name"] for c in json.loads(out)] == ["demo-dockerhub"]
+    code, out, _ = _main(capsys, "--simulate", "volumes", "list")
+    assert code == 0 and "demo-data" in out and "demo-datasets" in out and "100 GB" in out
+    code, out, err = _main(capsys, "--simulate", "gpus", "--available", "--region", "us-east-2",
+                           "--gpu-type", H100)
+    assert code == 0 and "us-east-2" not in out and "no GPU type matches" in err
+    # pods create with a seeded volume and credential, as --simulate users would
+    code, out, _ = _main(capsys, "--simulate", "-o", "json", "volumes", "list", "--storage-type", "CEPH")
+    vid = json.loads(out)[0]["id"]
+    code, out, _ = _main(capsys, "--simulate", "-o", "json", "credentials", "list")
+    cid = json.loads(out)[0]["id"]
+    code, out, err = _main(capsys, "--simulate", "-o", "json", "pods", "create", "--credential", str(cid),
+                           "--mount", f"{vid}:/mnt/data")
+    assert code == 0, err
+    pod = json.loads(out)
+    assert pod["containerRegistryAuthId"] == cid and pod["persistentVolumes"][0]["id"] == vid
+    code, _, err = _main(capsys, "--simulate", "pods", "create", "--credential", "1",
+                         "--container-registry-auth-id", "1")
+    assert code == 2 and "not both" in err
