@@ -26,8 +26,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from yotta_async import PodCreateRequest, ResourceInUseError, YottaClient
-from yotta_async.models.volume import VolumeMount
+from yotta_async import PodCreateRequest, ResourceInUseError, VolumeMount, YottaClient
 
 GPU = "NVIDIA_H100_80G"
 COUNT = 4
