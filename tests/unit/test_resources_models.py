@@ -222,3 +222,17 @@ def test_a_password_echoed_in_an_error_body_is_blanked() -> None:
         parse_reply(body, 200, {}, ReplyDecoder(bool), "POST", "/v2/x", b"", [b'p"w-SECRET'])
     assert "SECRET" not in str(info.value) and "SECRET" not in repr(info.value)
     assert "[redacted]" in str(info.value)
+
+
+def test_a_pod_with_string_prices_and_ids_as_in_the_tutorial() -> None:
+    # resources-v2.md section 4.3: singleCardPrice "0.65" and the pod id as a string [d:mcp].
+    from yotta_async.resources.pods import POD_DECODER
+
+    pod = POD_DECODER.decode(
+        b'{"id": "420522713875330018", "status": "RUNNING", "singleCardPrice": "0.65",'
+        b' "containerVolumePrice": 0, "persistentVolumes": [{"id": "7", "mountPath": "/d",'
+        b' "volumePrice": "0.007", "volumeType": "Ceph"}]}'
+    )
+    assert pod.id == 420522713875330018 and pod.single_card_price == 0.65
+    assert pod.volume_ids == [7] and pod.persistent_volumes is not None
+    assert pod.persistent_volumes[0].volume_price == 0.007
