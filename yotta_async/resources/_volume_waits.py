@@ -49,10 +49,12 @@ class VolumeTracker(Tracker[Volume]):
         super().__init__(volume_id, target, started, _status)
 
     def gone_result(self) -> Volume:
+        """The result when "gone" is success (a wait for deletion)."""
         # Only a wait for deletion accepts "gone"; its caller gets None, so any snapshot does.
         return self.last or Volume(id=self.key, name="", storage_type=StorageType.CEPH, status=V.DELETING)
 
     def failure_error(self, now: float) -> YottaError:
+        """``VolumeFailedError`` for ``error``; ``PodNotFoundError`` (HTTP 404) if it vanished."""
         elapsed = now - self.started
         if self.gone is not None:
             gone = self.gone
@@ -70,6 +72,7 @@ class VolumeTracker(Tracker[Volume]):
         )
 
     def timeout_error(self, now: float, timeout: float, note: str = "") -> WaitTimeoutError:
+        """``WaitTimeoutError`` with ``resource_id`` and ``snapshot`` (the last volume) set."""
         wanted = "gone" if self.target is DELETED else "active"
         seen = str(self.last.status) if self.last is not None else "no successful poll"
         text = (
