@@ -19,7 +19,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
 _UNIT = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 EPILOG = """\
-credentials: --api-key, else YOTTA_API_KEY, else api_key in ~/.yotta/config [default]
+API key: --api-key, else YOTTA_API_KEY, else api_key in ~/.yotta/config [default]
 (--profile NAME picks another section and beats the environment). --simulate needs none.
 exit status: 0 ok, 1 API or pod failure, 2 usage error, 130 interrupted (after cleanup).
 """
@@ -64,7 +64,7 @@ def _add_globals(parser: argparse.ArgumentParser, *, top: bool) -> None:
         return value if top else argparse.SUPPRESS
 
     g = parser.add_argument_group("global options")
-    g.add_argument("--api-key", default=d(None), metavar="KEY", help="API key (see credentials below)")
+    g.add_argument("--api-key", default=d(None), metavar="KEY", help="API key (resolution order below)")
     g.add_argument("--base-url", default=d(None), metavar="URL", help="API root (default https://api.yottalabs.ai)")
     g.add_argument("--profile", default=d(None), metavar="NAME", help="section of ~/.yotta/config to use")
     g.add_argument(
