@@ -23,7 +23,9 @@ from .waiting import WatchPolicy
 if TYPE_CHECKING:
     import aiohttp
 
+    from .resources.credentials import Credentials
     from .resources.gpu_types import GpuTypes
+    from .resources.volumes import Volumes
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -158,6 +160,20 @@ class YottaClient:
         from .resources.gpu_types import GpuTypes
 
         return GpuTypes(self._session, self._session.runtime)
+
+    @cached_property
+    def credentials(self) -> Credentials:
+        """Registry credentials for private images: list, get, create, update, delete."""
+        from .resources.credentials import Credentials
+
+        return Credentials(self._session, self._session.runtime)
+
+    @cached_property
+    def volumes(self) -> Volumes:
+        """Persistent volumes: create, list/iter, get, rename, resize, delete and waits."""
+        from .resources.volumes import Volumes
+
+        return Volumes(self._session, self._session.runtime)
 
     async def aclose(self) -> None:
         """Stop background work and close the owned HTTP session. Safe to call twice."""

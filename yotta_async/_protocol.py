@@ -5,7 +5,7 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -19,6 +19,7 @@ from .errors import (
     PermissionDeniedError,
     PodNotFoundError,
     RateLimitError,
+    ResourceInUseError,
     ResponseDecodeError,
     ServerError,
     YottaError,
@@ -53,7 +54,9 @@ CODE_ERRORS: Mapping[int, type[APIError]] = {
     13000: PodNotFoundError,
     11001: InvalidStateError,
     12001: InvalidStateError,
+    25002: ResourceInUseError,
 }
+IN_USE_CODE = 25002
 MAX_MESSAGE = 1000
 # A 401 says where the key came from, so the user knows which of the three to fix.
 KEY_HINT = (
@@ -124,26 +127,27 @@ def parse_reply(
     method: str,
     path: str,
     secret: bytes = b"",
+    more_secrets: Sequence[bytes] = (),
 ) -> T:
     """A reply's typed ``data``, or the ``YottaError`` it stands for.
 
     A success reply (HTTP 200, code 10000, data of the right shape) takes one decoding
     pass. Anything else falls back to decoding the envelope first, so that errors name
-    exactly what was wrong. Errors quote the body, so ``secret`` (the API key) is blanked
-    out of it first, in case a server or proxy echoes the request's headers.
+    exactly what was wrong. Errors quote the body, so ``secret`` (the API key) and
+    ``more_secrets`` (a registry password the request carried) are blanked out of it
+    first, in case a server or proxy echoes the request.
     """
     if http_status == 200:
         result = decoder.success(raw)
         if result is not None and result.code == SUCCESS:
             return result.data
-    if secret and secret in raw:
-        raw = raw.replace(secret, b"[redacted]")
+    raw = redact(raw, (secret, *more_secrets))
     try:
         envelope = decode_envelope(raw, http_status, method, path)
     except ResponseDecodeError:
-        # A proxy's HTML page on 401, 429 or 5xx still means that status: say so, keeping the
-        # body. Only a reply that claims success (or another 4xx) stays a ResponseDecodeError.
-        if http_status in (401, 429) or http_status >= 500:
+        # A proxy's HTML page on 401, 409, 429 or 5xx still means that status: say so, keeping
+        # the body. Only a reply that claims success (or another 4xx) stays a ResponseDecodeError.
+        if http_status in (401, 409, 429) or http_status >= 500:
             err = error_for(http_status, None, method=method, path=path, headers=headers, body=raw)
             assert err is not None
             raise err from None
@@ -152,6 +156,56 @@ def parse_reply(
     if err is not None:
         raise err
     return decode_data(decoder, envelope, http_status, method, path)
+
+
+def redact(raw: bytes, secrets: Sequence[bytes]) -> bytes:
+    """``raw`` with every non-empty secret replaced by ``[redacted]``.
+
+    Also each run of 4+ characters of the secret that JSON never escapes: a server that
+    echoes a request body inside its own JSON escapes quotes and backslashes once per
+    level, so the whole secret may not appear, but those runs still do.
+    """
+    for secret in secrets:
+        if not secret:
+            continue
+        forms = [secret, msgspec.json.encode(secret.decode("utf-8", "replace"))[1:-1]]
+        forms += [run for run in _ESCAPED.split(secret) if len(run) >= 4]
+        for form in forms:
+            if form in raw:
+                raw = raw.replace(form, b"[redacted]")
+    return raw
+
+
+# Bytes JSON may write differently from the raw secret: quote, backslash, controls, non-ASCII.
+_ESCAPED = re.compile(rb'["\\/\x00-\x1f\x7f-\xff]')
+
+
+def in_use_details(data: bytes) -> dict[str, Any]:
+    """``pod_list``, ``elastic_list`` and ``pod_ids`` from a code-25002 reply's raw ``data``.
+
+    The element shapes are not documented: a pod id is taken from an integer, a digit
+    string, or an object's ``id`` / ``podId``; anything else is kept only in ``pod_list``.
+    """
+    try:
+        value = msgspec.json.decode(data)
+    except _DECODE_FAILURES:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for wire, name in (("podList", "pod_list"), ("elasticList", "elastic_list")):
+        if isinstance(value.get(wire), list):
+            out[name] = value[wire]
+    ids: list[int] = []
+    for item in out.get("pod_list", ()):
+        if isinstance(item, dict):
+            item = item.get("id", item.get("podId"))
+        if isinstance(item, str) and item.isascii() and item.isdigit():
+            item = int(item)
+        if isinstance(item, int) and not isinstance(item, bool) and item > 0 and item not in ids:
+            ids.append(item)
+    out["pod_ids"] = ids
+    return out
 
 
 def build_headers(api_key: str, user_agent: str) -> dict[str, str]:
@@ -266,6 +320,9 @@ def error_for(
     if http_status == 429:
         return RateLimitError(message, retry_after=parse_retry_after(headers.get("Retry-After")), **kw)
     cls = CODE_ERRORS.get(code) if code is not None else None
+    if cls is ResourceInUseError:
+        details = in_use_details(envelope.data) if envelope is not None else {}
+        return ResourceInUseError(message, **details, **kw)
     if cls is not None:
         return cls(message, **kw)
     if http_status >= 500:
@@ -276,6 +333,8 @@ def error_for(
         return PodNotFoundError(message, **kw)
     if http_status == 400:
         return InvalidRequestError(message, **kw)
+    if http_status == 409:
+        return InvalidStateError(message, **kw)
     return APIError(message, **kw)
 
 

@@ -240,8 +240,12 @@ class Session:
         body: bytes | None = None,
         retry: proto.RetryMode = RETRY_ALWAYS,
         reconcile: Reconcile[T] | None = None,
+        secrets: Sequence[str] = (),
     ) -> T:
         """Send one API call (with retries) and return its decoded ``data``.
+
+        ``secrets`` (e.g. a registry password in ``body``) are blanked out of any reply
+        body an error quotes, like the API key; nothing here logs a request body.
 
         ``retry`` says which failures may be sent again (:func:`_protocol.may_retry`).
         ``reconcile``, for a create, is consulted on an *ambiguous* failure: what it finds is
@@ -256,7 +260,7 @@ class Session:
         attempt = 0
         while True:
             try:
-                return await self._attempt(method, path, decoder, params, body, attempt)
+                return await self._attempt(method, path, decoder, params, body, attempt, secrets)
             except YottaError as exc:
                 absent = False
                 if reconcile is not None and proto.is_ambiguous(exc):
@@ -300,6 +304,7 @@ class Session:
         params: Params | None,
         body: bytes | None,
         attempt: int,
+        secrets: Sequence[str] = (),
     ) -> T:
         import aiohttp  # already loaded by __init__; a dict lookup
 
@@ -351,7 +356,8 @@ class Session:
                         method, path, status or "no response", attempt + 1,
                         (self.runtime.clock() - started) * 1000,
                     )
-        return proto.parse_reply(raw, status, resp_headers, decoder, method, path, self._secret)
+        more = [s.encode() for s in secrets]
+        return proto.parse_reply(raw, status, resp_headers, decoder, method, path, self._secret, more)
 
     def __repr__(self) -> str:
         return f"Session(base_url={self.base_url!r})"

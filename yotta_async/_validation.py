@@ -14,6 +14,7 @@ __all__ = [
     "INT64_MAX",
     "PodId",
     "ResourceId",
+    "check_bounded_int",
     "check_callable",
     "check_create_request",
     "check_id",
@@ -88,50 +89,6 @@ def check_ids(values: object, field: str = "ids") -> list[int]:
     return [check_id(value, f"{field}[{i}]") for i, value in enumerate(values)]
 
 
-def check_name(value: object, field: str, *, max_len: int | None = None) -> str:
-    """``value`` as a non-empty string of valid UTF-8 (at most ``max_len`` characters).
-
-    A lone surrogate is refused here: the JSON encoder would raise later, mid-request.
-    """
-    if not isinstance(value, str):
-        raise ValidationError(field, f"expected a string, got {type(value).__name__}")
-    if not value.strip():
-        raise ValidationError(field, "must not be empty")
-    if max_len is not None and len(value) > max_len:
-        raise ValidationError(field, f"must be at most {max_len} characters, got {len(value)}")
-    _check_utf8(value, field)
-    return value
-
-
-def check_names(values: object, field: str) -> list[str]:
-    """A string or an iterable of strings, each through :func:`check_name`; duplicates dropped.
-
-    A single ``str`` means one name (``regions="us-east-1"``), not its characters.
-    """
-    if isinstance(values, str):
-        values = [values]
-    if isinstance(values, (bytes, bytearray, memoryview)) or not isinstance(values, Iterable):
-        raise ValidationError(field, f"expected a list of strings, got {type(values).__name__}")
-    out = [check_name(value, f"{field}[{i}]") for i, value in enumerate(values)]
-    return list(dict.fromkeys(out))
-
-
-def check_secret(value: object, field: str) -> str:
-    """A password or token: a non-empty string. Never echoes the value in the error."""
-    if not isinstance(value, str):
-        raise ValidationError(field, f"expected a string, got {type(value).__name__}")
-    if not value:
-        raise ValidationError(field, "must not be empty")
-    _check_utf8(value, field)
-    return value
-
-
-def _check_utf8(value: str, field: str) -> None:
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValidationError(field, "contains a lone surrogate, which is not valid UTF-8") from None
 def check_number(
     value: object,
     field: str,
@@ -248,3 +205,57 @@ def check_create_request(request: object, fields: dict[str, Any]) -> PodCreateRe
         )
     request.validate()  # it may have been mutated since construction
     return request
+
+
+def check_name(value: object, field: str, *, max_len: int | None = None) -> str:
+    """``value`` as a non-empty string of valid UTF-8 (at most ``max_len`` characters).
+
+    A lone surrogate is refused here: the JSON encoder would raise later, mid-request.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(field, f"expected a string, got {type(value).__name__}")
+    if not value.strip():
+        raise ValidationError(field, "must not be empty")
+    if max_len is not None and len(value) > max_len:
+        raise ValidationError(field, f"must be at most {max_len} characters, got {len(value)}")
+    _check_utf8(value, field)
+    return value
+
+
+def check_names(values: object, field: str) -> list[str]:
+    """A string or an iterable of strings, each through :func:`check_name`; duplicates dropped.
+
+    A single ``str`` means one name (``regions="us-east-1"``), not its characters.
+    """
+    if isinstance(values, str):
+        values = [values]
+    if isinstance(values, (bytes, bytearray, memoryview)) or not isinstance(values, Iterable):
+        raise ValidationError(field, f"expected a list of strings, got {type(values).__name__}")
+    out = [check_name(value, f"{field}[{i}]") for i, value in enumerate(values)]
+    return list(dict.fromkeys(out))
+
+
+def check_bounded_int(value: object, field: str, *, lo: int, hi: int) -> int:
+    """``value`` as an int between ``lo`` and ``hi`` inclusive (``bool`` refused)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationError(field, f"expected an integer, got {type(value).__name__}")
+    if not lo <= value <= hi:
+        raise ValidationError(field, f"must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def check_secret(value: object, field: str) -> str:
+    """A password or token: a non-empty string. Never echoes the value in the error."""
+    if not isinstance(value, str):
+        raise ValidationError(field, f"expected a string, got {type(value).__name__}")
+    if not value:
+        raise ValidationError(field, "must not be empty")
+    _check_utf8(value, field)
+    return value
+
+
+def _check_utf8(value: str, field: str) -> None:
+    # Scanned rather than encoded: a UnicodeEncodeError would carry the whole value (a
+    # password, say) in its ``object``, and stay reachable as the ValidationError's context.
+    if not value.isascii() and any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValidationError(field, "contains a lone surrogate, which is not valid UTF-8")

@@ -10,7 +10,8 @@
     │   ├── AuthenticationError       HTTP 401
     │   ├── PermissionDeniedError     codes 10004, 11002
     │   ├── PodNotFoundError          codes 13000, 12000, 10007, 11000
-    │   ├── InvalidStateError         codes 12001, 11001
+    │   ├── InvalidStateError         codes 12001, 11001, HTTP 409
+    │   │   └── ResourceInUseError    a credential or volume still in use (HTTP 409, code 25002)
     │   ├── RateLimitError            HTTP 429 (``retry_after``)
     │   └── ServerError               HTTP 5xx (envelope or not, e.g. a proxy's HTML 502), code 10002
     ├── APIConnectionError            the request did not get an answer
@@ -20,6 +21,7 @@
     ├── WaitTimeoutError (TimeoutError)  a waiter's deadline passed
     ├── PodFailedError                the pod reached FAILED (or TERMINATED when not expected)
     ├── CapacityError                 failover ran out of placements (``attempts`` lists each try)
+    ├── VolumeFailedError             a volume went to ``error`` while a waiter watched it
     ├── CleanupError                  a pod group could not clean up everything
     └── BudgetExceededError           a create would push a group past its max_hourly_cost
 
@@ -58,9 +60,11 @@ __all__ = [
     "PodFailedError",
     "PodNotFoundError",
     "RateLimitError",
+    "ResourceInUseError",
     "ResponseDecodeError",
     "ServerError",
     "ValidationError",
+    "VolumeFailedError",
     "WaitTimeoutError",
     "YottaError",
 ]
@@ -152,7 +156,45 @@ class PodNotFoundError(APIError):
 
 
 class InvalidStateError(APIError):
-    """The action is not allowed in the pod's current state (codes 12001 and 11001)."""
+    """The action is not allowed in the resource's current state (codes 12001, 11001; HTTP 409)."""
+
+
+class ResourceInUseError(InvalidStateError):
+    """A registry credential or a volume is still in use, so it cannot be deleted or resized.
+
+    The API refuses in one of two forms, and both raise this: HTTP 409, or HTTP 200 with
+    code 25002 (whose ``data`` may list the users). Attributes:
+
+    * ``pod_ids``: the pods using the resource, as far as the reply names them (ints);
+    * ``pod_list`` / ``elastic_list``: ``data.podList`` / ``data.elasticList`` exactly as
+      sent (their element shapes are not documented), or ``None`` when not sent;
+    * ``mount_count``: a volume's ``mountCount`` when known, else ``None``;
+    * ``resource_id``: the credential or volume id, when the SDK knows it.
+    """
+
+    pod_ids: list[int]
+    pod_list: list[Any] | None = None
+    elastic_list: list[Any] | None = None
+    mount_count: int | None = None
+    resource_id: int | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        pod_ids: Sequence[int] = (),
+        pod_list: list[Any] | None = None,
+        elastic_list: list[Any] | None = None,
+        mount_count: int | None = None,
+        resource_id: int | None = None,
+        **kw: Any,
+    ) -> None:
+        self.pod_ids = list(pod_ids)
+        self.pod_list = pod_list
+        self.elastic_list = elastic_list
+        self.mount_count = mount_count
+        self.resource_id = resource_id
+        super().__init__(message, **kw)
 
 
 class RateLimitError(APIError):
@@ -224,8 +266,13 @@ class WaitTimeoutError(YottaError, TimeoutError):
 
     Carries ``pod`` (the last snapshot, or ``None`` if no poll succeeded), ``elapsed``
     seconds, ``polls`` and ``history`` (the statuses seen, in order). A wait for READY
-    also names the ports still not ready in ``ports`` (e.g. ``["22/SSH"]``).
+    also names the ports still not ready in ``ports`` (e.g. ``["22/SSH"]``). A wait on
+    another resource (a volume) sets ``resource_id`` and ``snapshot`` (its last snapshot)
+    instead of ``pod_id`` and ``pod``.
     """
+
+    resource_id: int | None = None
+    snapshot: Any = None
 
     def __init__(
         self,
@@ -312,6 +359,31 @@ class CapacityError(YottaError):
         if len(self.attempts) > 50:
             lines.append(f"  ... and {len(self.attempts) - 50} more attempts")
         super().__init__("\n".join(lines))
+
+
+class VolumeFailedError(YottaError):
+    """A volume reached ``error`` (its last operation failed) while a waiter watched it.
+
+    Carries ``volume`` (the last snapshot), ``volume_id``, ``elapsed``, ``polls`` and
+    ``history`` (the statuses seen, in order).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        volume: Any = None,
+        volume_id: int | None = None,
+        elapsed: float | None = None,
+        polls: int = 0,
+        history: Sequence[Any] = (),
+    ) -> None:
+        self.volume = volume
+        self.volume_id = volume_id
+        self.elapsed = elapsed
+        self.polls = polls
+        self.history = list(history)
+        super().__init__(message)
 
 
 class CleanupError(YottaError):

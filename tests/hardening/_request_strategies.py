@@ -96,6 +96,14 @@ not_power_of_two = st.integers(min_value=-(2**40), max_value=2**40).filter(
 )
 
 
+def _id_text(value: object) -> bool:
+    """A digit string naming a valid id: accepted wherever an id is (ids arrive as text too)."""
+    return (
+        isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()
+        and 0 < int(value.strip()) <= INT64
+    )
+
+
 def _env(key: object = "K", value: object = "V") -> EnvVar:
     return EnvVar(key=key, value=value)  # type: ignore[arg-type]
 
@@ -113,7 +121,9 @@ INVALID: st.SearchStrategy[Case] = st.one_of(
     st.lists(good_region, min_size=1, max_size=3, unique=True).flatmap(
         lambda rs: st.sampled_from(rs).map(lambda dup: ("regions", {"regions": [*rs, dup]}))
     ),
-    field_case("container_registry_auth_id", bad_int(0, INT64, optional=True)),
+    field_case(
+        "container_registry_auth_id", bad_int(1, INT64, optional=True).filter(lambda v: not _id_text(v))
+    ),
     field_case("image_registry", bad_text(0, 255, optional=True)),
     field_case(
         "image_public_type",
@@ -173,7 +183,7 @@ VALID: st.SearchStrategy[PodCreateRequest] = st.builds(
     gpu_type=st.text(min_size=1, max_size=30),
     gpu_count=st.sampled_from([2**k for k in range(31)]),
     regions=st.none() | st.lists(good_region, max_size=4, unique=True),
-    container_registry_auth_id=st.none() | st.integers(0, INT64),
+    container_registry_auth_id=st.none() | st.integers(1, INT64),
     image_registry=st.none() | st.text(max_size=255),
     image_public_type=st.sampled_from([None, "PUBLIC", "PRIVATE"]),
     resource_type=st.sampled_from([None, "GPU", "CPU"]),

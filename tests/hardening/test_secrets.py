@@ -383,3 +383,160 @@ async def test_a_server_that_echoes_the_key_does_not_put_it_in_errors(status: in
     rendered = "".join(traceback.format_exception(info.value)) + repr(info.value.__dict__)
     assert key not in rendered
     assert "[redacted]" in rendered
+
+
+# --- registry passwords: the second secret -------------------------------------------------
+
+PASSWORD = "rp-Zx8Vq3Lm6Tn1Wb4Yc7Hd0Gk"
+NEW_PASSWORD = "rp-NEW-s5Jf2Ua9Qe4Io7Pr1Xt"
+PASSWORDS = (PASSWORD, NEW_PASSWORD)
+
+
+async def resource_lifecycle(sim: Simulator, clock: ManualClock, errors: Errors) -> list[str]:
+    """Credentials created, updated, used, refused and deleted, plus every kind of failure."""
+    from yotta_async import ResourceInUseError, ValidationError
+    from yotta_async.models.volume import VolumeMount
+    from yotta_async.testing import Variants
+
+    texts: list[str] = []
+    client = YottaClient(KEY, sim.base_url, clock=clock.now, sleep=clock.sleep, backoff=Backoff(0.5, 2.0))
+    async with client:
+        creds = client.credentials
+        cred = await creds.create(name="hub", type="DOCKER_HUB", username="me", password=PASSWORD)
+        texts += [repr(cred), str(cred), repr(creds), repr(await creds.list())]
+        texts.append(repr(await creds.get(cred.id)))
+        texts += [repr(await creds.update(cred, password=NEW_PASSWORD, name="hub-2"))]
+        assert sim.password_matches(cred.id, NEW_PASSWORD)  # positive control: it did arrive
+        vid = sim.add_volume()
+        pod = await client.pods.create(**VALID_FIELDS, container_registry_auth_id=cred,
+                                       volumes=[VolumeMount(vid, "/d")])
+        texts.append(repr(pod))
+        for form in ("409", "25002"):
+            sim.variants = Variants(in_use=form)  # type: ignore[arg-type]
+            await errors.expect(ResourceInUseError, creds.delete(cred.id))
+            await errors.expect(ResourceInUseError, client.volumes.delete(vid))
+        # Bad input next to a password: refused before sending, never echoed.
+        lone = PASSWORD + "\ud800"
+        for bad in ({"name": ""}, {"type": "no such type!"}, {"username": 5}, {"password": lone}):
+            fields = {"name": "n", "type": "GCR", "username": "u", "password": PASSWORD, **bad}
+            await errors.expect(ValidationError, creds.create(**fields))  # type: ignore[arg-type]
+        await errors.expect(ValidationError, creds.update("x", password=PASSWORD))
+        # Faults on the routes that carry a password: 5xx retried or lost replies raised.
+        sim.faults = FaultPlan({"POST /v2/container-registry-auths": FaultRule(lost_500=1.0, limit=1),
+                                "PATCH /v2/container-registry-auths/{id}": FaultRule(error_500=1.0, limit=1)})
+        await errors.expect(YottaError, creds.create(name="x", type="GCR", username="u", password=PASSWORD))
+        await creds.update(cred.id, password=PASSWORD)
+        sim.faults = FaultPlan()
+        await client.pods.delete(pod.id)
+        await client.pods.wait_until_terminated(pod.id)
+        await creds.delete(cred.id)
+    async with YottaClient(WRONG_KEY, sim.base_url, max_retries=0) as wrong:
+        await errors.expect(AuthenticationError, wrong.credentials.create(
+            name="n", type="GCR", username="u", password=PASSWORD))
+    texts += [repr(sim), repr(sim.resources), repr(list(sim.resources.credentials.values())),
+              repr(sim.credentials()), repr(sim._resources), repr(sim.variants)]
+    return texts
+
+
+async def test_no_password_anywhere_during_a_resource_lifecycle(
+    captured_logs: io.StringIO, capfd: pytest.CaptureFixture[str]
+) -> None:
+    loop = asyncio.get_running_loop()
+    loop.set_debug(True)
+    loop.slow_callback_duration = 0.05
+    errors = Errors()
+    clock = ManualClock()
+    try:
+        async with Simulator(api_key=KEY, clock=clock, seed=5) as sim:
+            texts = await resource_lifecycle(sim, clock, errors)
+    finally:
+        loop.set_debug(False)
+    out, err = capfd.readouterr()
+    logs = captured_logs.getvalue()
+    assert '"POST /v2/container-registry-auths' in logs and '"PATCH /v2/container-registry-auths' in logs
+    assert len(errors.seen) >= 10
+    everything = {"logs": logs, "stdout": out, "stderr": err, "errors": errors.text(),
+                  "reprs": "\n".join(texts)}
+    secrets = (*PASSWORDS, KEY)
+    found = {where: leaks(text, secrets) for where, text in everything.items() if leaks(text, secrets)}
+    assert not found, f"secret material leaked: {found}"
+
+
+async def test_the_password_travels_only_in_the_request_body() -> None:
+    seen: list[tuple[str, dict[str, str], bytes]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append((str(request.rel_url), dict(request.headers), await request.read()))
+        cred = {"id": 1, "name": "n", "type": "GCR"}
+        return web.json_response({"code": 10000, "message": "ok", "data": cred})
+
+    async with serve(handler) as url, YottaClient(KEY, url) as client:
+        await client.credentials.create(name="n", type="GCR", username="u", password=PASSWORD)
+        await client.credentials.update(1, password=NEW_PASSWORD)
+    (url1, headers1, body1), (url2, headers2, body2) = seen
+    assert json.loads(body1)["password"] == PASSWORD and json.loads(body2) == {"password": NEW_PASSWORD}
+    for target, headers in ((url1, headers1), (url2, headers2)):
+        assert not leaks(target, PASSWORDS) and not leaks(repr(headers), PASSWORDS)
+
+
+@pytest.mark.parametrize(("status", "content_type"), [(400, "application/json"), (200, "application/json"),
+                                                      (409, "text/html"), (500, "text/plain")])
+async def test_a_server_that_echoes_the_password_does_not_put_it_in_errors(
+    status: int, content_type: str
+) -> None:
+    async def echo(request: web.Request) -> web.Response:
+        body = await request.text()  # the whole request body, password included, JSON-escaped
+        if content_type == "application/json":
+            text = json.dumps({"code": 10001, "message": f"bad body {body}", "data": {"echo": body}})
+        else:
+            text = f"<html>upstream said: {body}</html>"
+        return web.Response(status=status, text=text, content_type=content_type)
+
+    password = PASSWORD + '"\\q'  # characters JSON escapes
+    async with serve(echo) as base, YottaClient(KEY, base, max_retries=0) as client:
+        with pytest.raises(YottaError) as info:
+            await client.credentials.create(name="n", type="GCR", username="u", password=password)
+    rendered = "".join(traceback.format_exception(info.value)) + repr(info.value.__dict__)
+    assert not leaks(rendered, PASSWORDS)
+    assert "[redacted]" in rendered
+
+
+def test_cli_output_never_shows_a_registry_password(sim_process: SimProcess, tmp_path: Path) -> None:
+    url = sim_process.url
+    transcript: list[str] = []
+
+    def run(*args: str, code: int = 0, stdin: str | None = None, key: str = KEY) -> str:
+        result = subprocess.run(
+            [*CLI, "--debug", *args], capture_output=True, text=True, timeout=60, input=stdin,
+            env=cli_env(tmp_path, YOTTA_API_KEY=key, YOTTA_BASE_URL=url),
+        )
+        transcript.append(f"{result.stdout}\n{result.stderr}")
+        assert result.returncode == code, (args[:4], transcript[-1])
+        return result.stdout
+
+    created = run("-o", "json", "credentials", "create", "--name", "c", "--type", "GCR", "--username", "u",
+                  "--password-stdin", stdin=PASSWORD + "\n")
+    cid = str(json.loads(created)["id"])
+    run("credentials", "update", cid, "--password-stdin", stdin=NEW_PASSWORD)
+    run("credentials", "list")
+    run("-o", "json", "credentials", "get", cid)
+    vol = json.loads(run("-o", "json", "volumes", "create", "--name", "v", "--storage-type", "CEPH",
+                         "--region", "us-east-1", "--size-in-gb", "10", "--wait"))
+    pod = json.loads(run("-o", "json", "pods", "create", "--name", "p", *SPEC, "--credential", cid,
+                         "--mount", f"{vol['id']}:/d"))
+    run("credentials", "delete", cid, code=1)  # in use
+    run("volumes", "delete", str(vol["id"]), code=1)  # mounted
+    run("credentials", "create", "--name", "c", "--type", "GCR", "--username", "u", "--password-stdin",
+        stdin=PASSWORD, key=WRONG_KEY, code=1)
+    run("credentials", "create", "--name", "c", "--type", "GCR", "--username", "u",
+        "--password", PASSWORD, code=2)
+    run("credentials", "create", "--name", "c", "--type", "GCR", "--username", "u",
+        f"--passw={PASSWORD}", code=2)
+    run("credentials", "create", "--name", "c", "--type", "GCR", "--username", "u", stdin=PASSWORD, code=2)
+    run("pods", "delete", str(pod["id"]))
+    text = "\n".join(transcript)
+    assert "POST /v2/container-registry-auths" in text and "Traceback" in text  # positive controls
+    assert not leaks(text, PASSWORDS), [t for t in transcript if leaks(t, PASSWORDS)][:2]
+    log = sim_process.stop()
+    assert '"PATCH /v2/container-registry-auths' in log
+    assert not leaks(log, PASSWORDS)

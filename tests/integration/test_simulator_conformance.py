@@ -81,7 +81,7 @@ async def test_success_bodies_conform(env: tuple[Simulator, aiohttp.ClientSessio
         **BODY,
         "regions": ["us-east-2"],
         "imagePublicType": "PRIVATE",
-        "containerRegistryAuthId": 42,
+        "containerRegistryAuthId": sim.add_credential(),
         "environmentVars": [{"key": "K", "value": "V"}],
         "expose": [{"port": 8888, "protocol": "http"}, {"port": 22, "protocol": "tcp"}],
         "persistentVolumes": [{"mountPath": "/data", "volumeType": "NFS", "volumeSize": 10}],
@@ -89,6 +89,8 @@ async def test_success_bodies_conform(env: tuple[Simulator, aiohttp.ClientSessio
     }
     status, created = await call(sim, http, "POST", "/v2/pods", json=full)
     assert status == 200
+    # The one field beyond PodV2Response: the credential id echoed (Variants.echo_credential_id).
+    assert created["data"].pop("containerRegistryAuthId") == full["containerRegistryAuthId"]
     validate(created, response_schema("/v2/pods/{id}", "get", "10000"))
     # Every documented field is filled in for a pod that uses every feature.
     documented = set(SPEC["components"]["schemas"]["PodV2Response"]["properties"])
@@ -102,6 +104,9 @@ async def test_success_bodies_conform(env: tuple[Simulator, aiohttp.ClientSessio
     ):
         status, body = await call(sim, http, method.upper(), path)
         assert (status, body["code"]) == (200, 10000)
+        for pod in body["data"] if isinstance(body["data"], list) else [body["data"]]:
+            if isinstance(pod, dict):
+                assert pod.pop("containerRegistryAuthId") == full["containerRegistryAuthId"]
         validate(body, response_schema(path.replace(str(pid), "{id}"), method, key))
     clock.advance(60)
     status, body = await call(sim, http, "POST", f"/v2/pods/{pid}/resume")
@@ -200,3 +205,98 @@ async def test_gpu_catalogue_conforms_in_both_region_forms(
     validate_resource(body, "/v2/vms/types", "get", 200)
     _, body = await call(sim, http, "GET", "/v2/vms/types", headers={})
     validate_resource(body, "/v2/vms/types", "get", 401)
+
+
+async def _every_resource_reply(
+    sim: Simulator, http: aiohttp.ClientSession, clock: ManualClock
+) -> list[tuple[str, str, int, Any]]:
+    """Drive every resource route through success and refusal; (path, method, status, body)."""
+    seen: list[tuple[str, str, int, Any]] = []
+
+    async def hit(method: str, url: str, path: str, **kw: Any) -> Any:
+        status, body = await call(sim, http, method, url, **kw)
+        seen.append((path, method.lower(), status, body))
+        return body
+
+    creds, cred_id = "/v2/container-registry-auths", "/v2/container-registry-auths/{id}"
+    vols, vol_id = "/v2/volumes", "/v2/volumes/{id}"
+    cred = (await hit("POST", creds, creds, json={"name": "c", "type": "DOCKER_HUB", "username": "u",
+                                                   "password": "p"}))["data"]
+    await hit("GET", creds, creds)
+    await hit("GET", f"{creds}/{cred['id']}", cred_id)
+    await hit("PATCH", f"{creds}/{cred['id']}", cred_id, json={"name": "c2"})
+    for body in ({"name": "v", "storageType": "CEPH", "region": "us-east-1", "sizeInGb": 10},
+                 {"name": "s", "storageType": "S3"},
+                 {"name": "x", "storageType": "VENDOR", "region": "us-east-1", "sizeInGb": 5,
+                  "vendorVolumeType": "HDD"}):
+        await hit("POST", vols, vols, json=body)
+    vol = sim.volumes()[0]
+    await hit("GET", f"{vols}/{vol['id']}", vol_id)  # creating
+    await hit("DELETE", f"{vols}/{vol['id']}", vol_id)  # refused: not active
+    clock.advance(60)
+    await hit("GET", f"{vols}?storageType=CEPH&size=1", vols)
+    await hit("GET", f"{vols}?storageType=R2", vols)
+    await hit("POST", f"{vols}/{vol['id']}/name", "/v2/volumes/{id}/name", json={"name": "v2"})
+    pod = {**BODY, "containerRegistryAuthId": int(cred["id"]),  # JSON integers, as the SDK sends
+           "persistentVolumes": [{"volumeId": vol["id"], "id": vol["id"], "mountPath": "/d"}]}
+    _, created = await call(sim, http, "POST", "/v2/pods", json=pod)
+    assert created["code"] == 10000, created
+    await hit("DELETE", f"{creds}/{cred['id']}", cred_id)  # refused: in use
+    await hit("DELETE", f"{vols}/{vol['id']}", vol_id)  # refused: mounted
+    await hit("POST", f"{vols}/{vol['id']}/resize", "/v2/volumes/{id}/resize", json={"sizeInGb": 20})
+    await call(sim, http, "DELETE", f"/v2/pods/{created['data']['id']}")
+    clock.advance(60)
+    await hit("POST", f"{vols}/{vol['id']}/resize", "/v2/volumes/{id}/resize", json={"sizeInGb": 20})
+    clock.advance(60)
+    await hit("DELETE", f"{vols}/{vol['id']}", vol_id)
+    await hit("DELETE", f"{creds}/{cred['id']}", cred_id)
+    await hit("GET", f"{vols}/{vol['id']}", vol_id)  # gone
+    await hit("GET", f"{creds}/{cred['id']}", cred_id)  # gone
+    await hit("GET", vols, vols)  # storageType missing
+    await hit("POST", vols, vols, json={"name": "v", "storageType": "CEPH"})  # region missing
+    await hit("POST", creds, creds, json={"name": "c"})
+    await hit("GET", f"{vols}/abc", vol_id)
+    await hit("GET", creds, creds, headers={})
+    return seen
+
+
+@pytest.mark.parametrize(
+    "variants",
+    [{}, {"in_use": "25002"}, {"string_ids": True, "created_at": "epoch"}, {"created_at": "absent"}],
+)
+async def test_every_resource_reply_conforms(
+    env: tuple[Simulator, aiohttp.ClientSession, ManualClock], variants: dict[str, Any]
+) -> None:
+    from yotta_async.testing import Variants
+
+    sim, http, clock = env
+    sim.variants = Variants(**variants)
+    seen = await _every_resource_reply(sim, http, clock)
+    outcomes = {(path, method, status, body["code"]) for path, method, status, body in seen}
+    in_use = 25002 if variants.get("in_use") == "25002" else 40900
+    assert ("/v2/volumes/{id}", "delete", 409 if in_use == 40900 else 200, in_use) in outcomes
+    assert ("/v2/container-registry-auths/{id}", "delete", 200, 10000) in outcomes
+    for path, method, status, body in seen:
+        validate_resource(body, path, method, status)
+        # The password never comes back, in any reply.
+        assert "password" not in json.dumps(body)
+    page = next(b for p, m, s, b in seen if p == "/v2/volumes" and m == "get" and b["code"] == 10000)
+    assert (page["data"]["size"], page["data"]["total"], page["data"]["pages"]) == (1, 1, 1)
+
+
+async def test_pods_using_resources_still_conform(
+    env: tuple[Simulator, aiohttp.ClientSession, ManualClock],
+) -> None:
+    sim, http, _ = env
+    cid = sim.add_credential()
+    vid = sim.add_volume(storage_type="S3", region=None, size_in_gb=None)
+    pod = {**BODY, "containerRegistryAuthId": cid,
+           "persistentVolumes": [{"volumeId": vid, "mountPath": "/d", "needBackup": True}]}
+    status, created = await call(sim, http, "POST", "/v2/pods", json=pod)
+    assert status == 200 and created["code"] == 10000
+    # containerRegistryAuthId is the one field beyond PodV2Response (a Variants switch).
+    data = dict(created["data"])
+    assert data.pop("containerRegistryAuthId") == cid
+    validate({**created, "data": data}, "ResultPodV2Response")
+    (shown,) = data["persistentVolumes"]
+    assert (shown["id"], shown["volumeType"], shown["cloudStorageType"]) == (vid, "CloudStorage", "S3")

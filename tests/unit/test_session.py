@@ -29,6 +29,7 @@ from yotta_async import (
     PodCreateRequest,
     PodNotFoundError,
     RateLimitError,
+    ResourceInUseError,
     ResponseDecodeError,
     ServerError,
     YottaClient,
@@ -405,7 +406,10 @@ async def test_injected_sleep_alone_never_really_waits(mock_api: aioresponses) -
         (404, 13000, PodNotFoundError),
         (401, 10004, AuthenticationError),
         (200, 77777, APIError),
-        (409, 77777, APIError),
+        (409, 77777, InvalidStateError),  # a conflict: the resource's state refuses it
+        (200, 25002, ResourceInUseError),
+        (409, 25002, ResourceInUseError),
+        (418, 77777, APIError),
     ],
 )
 async def test_envelope_errors_map_with_every_detail(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._config import CONFIG_PATH_TEXT, UsageError, resolve
 from ._output import Output
-from ._parser import DEFAULT_SIM_TIME_SCALE, build_parser
+from ._parser import DEFAULT_SIM_TIME_SCALE, build_parser, secret_arguments
 
 if TYPE_CHECKING:
     from ..testing import Simulator
@@ -83,7 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     after cleanup. Errors print one line on stderr; ``--debug`` adds request logs (the
     key redacted) and tracebacks.
     """
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(hidden=secret_arguments(argv))
     try:
         args, extra = parser.parse_known_args(argv)
         if extra:  # argparse itself would print the top-level usage, not the command's
@@ -211,6 +212,7 @@ async def _start_simulator(stack: contextlib.AsyncExitStack, args: argparse.Name
     sim = await stack.enter_async_context(Simulator(time_scale=args.time_scale))
     logging.getLogger("yotta_async.cli").debug("simulator serving on %s", sim.base_url)
     _seed_demo_pods(sim)
+    _seed_demo_resources(sim)
     return sim
 
 
@@ -225,6 +227,16 @@ def _seed_demo_pods(sim: Simulator) -> None:
         env = [EnvVar(key=TOKEN_ENV, value=f"crashed-run-token-{i}"),
                EnvVar(key=GROUP_ENV, value="crashed-run")]
         sim.add_pods(1, name=f"crashed-run-{'ab'[i]}", environment_vars=env)
+
+
+def _seed_demo_resources(sim: Simulator) -> None:
+    """A GPU catalogue with some scarcity, one registry credential and two volumes."""
+    sim.set_capacity("NVIDIA_H100_80G", "us-east-2", 0)  # sold out
+    sim.set_capacity("NVIDIA_H100_80G", "us-west-1", 16)
+    sim.set_capacity("NVIDIA_A100_80G", "ap-southeast-1", 0)
+    sim.add_credential("demo-dockerhub", "DOCKER_HUB", "demo-user")  # random password, never shown
+    sim.add_volume("demo-data", "CEPH", "us-east-1", 100)
+    sim.add_volume("demo-datasets", "S3", None, None)
 
 
 def _poll_faster(client: Any, time_scale: float) -> None:

@@ -1,15 +1,17 @@
-"""The ``yotta-async`` argument parser: global options, ``pods ...``, ``launch``, ``sweep``, ``simulate``."""
+"""The ``yotta-async`` parser: global options, ``pods``, ``launch``, ``sweep``, resources, ``simulate``."""
 
 from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
+from typing import NoReturn
 
 from .._version import __version__
 from ._spec import add_create_arguments
 
-__all__ = ["DEFAULT_SIM_TIME_SCALE", "build_parser", "duration", "pod_id"]
+__all__ = ["DEFAULT_SIM_TIME_SCALE", "build_parser", "duration", "pod_id", "secret_arguments"]
 
 # Under --simulate a pod starts in ~2-3 s: slow enough to watch, fast enough to wait for.
 DEFAULT_SIM_TIME_SCALE = 0.05
@@ -18,7 +20,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
 _UNIT = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 EPILOG = """\
-credentials: --api-key, else YOTTA_API_KEY, else api_key in ~/.yotta/config [default]
+API key: --api-key, else YOTTA_API_KEY, else api_key in ~/.yotta/config [default]
 (--profile NAME picks another section and beats the environment). --simulate needs none.
 exit status: 0 ok, 1 API or pod failure, 2 usage error, 130 interrupted (after cleanup).
 """
@@ -112,7 +114,7 @@ def _add_globals(parser: argparse.ArgumentParser, *, top: bool) -> None:
         return value if top else argparse.SUPPRESS
 
     g = parser.add_argument_group("global options")
-    g.add_argument("--api-key", default=d(None), metavar="KEY", help="API key (see credentials below)")
+    g.add_argument("--api-key", default=d(None), metavar="KEY", help="API key (resolution order below)")
     g.add_argument("--base-url", default=d(None), metavar="URL", help="API root (default https://api.yottalabs.ai)")
     g.add_argument("--profile", default=d(None), metavar="NAME", help="section of ~/.yotta/config to use")
     g.add_argument(
@@ -150,11 +152,49 @@ def _sub(
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full ``yotta-async`` parser; each leaf command sets ``command``."""
-    parser = argparse.ArgumentParser(
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors never echo a value given to a ``--pass...`` option.
+
+    argparse quotes offending arguments ("ambiguous option: --passw=VALUE", "ignored
+    explicit argument 'VALUE'"); a password typed there must not be printed back.
+    """
+
+    hidden: tuple[str, ...] = ()
+
+    def error(self, message: str) -> NoReturn:
+        for value in self.hidden:
+            message = message.replace(value, "<redacted>")
+        super().error(message)
+
+
+def secret_arguments(argv: Sequence[str]) -> tuple[str, ...]:
+    """Values in ``argv`` given to any ``--pass...`` option (``--password X``, ``--passw=X``)."""
+    found = []
+    for i, token in enumerate(argv):
+        if not token.startswith("--pass"):
+            continue
+        _, sep, value = token.partition("=")
+        if sep and value:
+            found.append(value)
+        elif not sep and i + 1 < len(argv) and argv[i + 1]:
+            found.append(argv[i + 1])
+    return tuple(sorted(set(found), key=len, reverse=True))
+
+
+def build_parser(hidden: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The full ``yotta-async`` parser; each leaf command sets ``command``.
+
+    ``hidden`` are argv values usage errors must not echo (see :func:`secret_arguments`).
+    """
+
+    class Parser(_Parser):  # sub-parsers are built with the parent's class, so they share it
+        pass
+
+    Parser.hidden = tuple(hidden)
+    parser: argparse.ArgumentParser = Parser(
         prog="yotta-async",
-        description="Manage Yotta Labs pods (Pods API v2): everyday pod work and bulk launches.",
+        description="Manage Yotta Labs pods (Pods API v2): everyday pod work and bulk launches, "
+        "GPU availability, registry credentials and volumes.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -275,6 +315,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="list what would be deleted; delete nothing")
     p.add_argument("--wait", action="store_true", help="wait until the deleted pods are TERMINATED")
     p.set_defaults(command="sweep")
+
+    from ._credentials import add_commands as add_credentials
+    from ._gpus import add_commands as add_gpus
+    from ._volumes import add_commands as add_volumes
+
+    add_gpus(top, _sub)
+    add_credentials(top, _sub)
+    add_volumes(top, _sub, duration)
 
     from ..testing._serve import add_arguments
 

@@ -115,6 +115,18 @@ def handler_for(command: str) -> Handler:
         from ._sweep import sweep
 
         return sweep
+    if command == "gpus":
+        from ._gpus import gpus
+
+        return gpus
+    if command.startswith("credentials "):
+        from ._credentials import HANDLERS as CREDENTIALS
+
+        return CREDENTIALS[command]
+    if command.startswith("volumes "):
+        from ._volumes import HANDLERS as VOLUMES
+
+        return VOLUMES[command]
     from ._launch import launch
 
     return launch

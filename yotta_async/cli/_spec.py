@@ -94,6 +94,14 @@ def add_create_arguments(parser: argparse.ArgumentParser, *, placements: bool = 
         type=_expose, help="port to expose, e.g. 8888/http (repeatable)",
     )
     group.add_argument(
+        "--credential", dest="credential", type=_positive_id, metavar="ID",
+        help="registry credential for a private image (see 'credentials create')",
+    )
+    group.add_argument(
+        "--mount", dest="mounts", action="append", metavar="VOLUME_ID:/PATH", type=_mount,
+        help="mount a volume (see 'volumes create') at PATH; repeatable",
+    )
+    group.add_argument(
         "--volume", dest=_dest("persistentVolumes"), action="append", metavar="SPEC",
         type=_volume,
         help="persistent volume: MOUNT_PATH:TYPE or key=value pairs "
@@ -126,6 +134,22 @@ def _expose(text: str) -> dict[str, Any]:
     if proto.strip():
         out["protocol"] = proto.strip()
     return out
+
+
+def _positive_id(text: str) -> int:
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= 2**63 - 1:
+        raise argparse.ArgumentTypeError(f"invalid id {text[:40]!r}: expected a positive integer")
+    return int(value)
+
+
+def _mount(text: str) -> dict[str, Any]:
+    """``VOLUME_ID:/PATH`` as the wire entry ``VolumeMount`` sends (the id under both names)."""
+    vid, sep, path = text.partition(":")
+    if not sep or not path:
+        raise argparse.ArgumentTypeError(f"expected VOLUME_ID:/PATH, got {text[:60]!r}")
+    volume = _positive_id(vid)
+    return {"volumeId": volume, "id": volume, "mountPath": path}
 
 
 def _volume(text: str) -> dict[str, Any]:
@@ -187,7 +211,7 @@ def build_request(args: argparse.Namespace, *, simulate: bool) -> Any:
 
     source = getattr(args, "from_file", None)
     fields = _read_file(source) if source else {}
-    names = {f.encode_name for f in msgspec.structs.fields(PodCreateRequest)}
+    names = {f.encode_name for f in msgspec.structs.fields(PodCreateRequest)} - {"volumes"}
     unknown = sorted(set(fields) - names)
     if unknown:
         raise UsageError(
@@ -201,6 +225,14 @@ def build_request(args: argparse.Namespace, *, simulate: bool) -> Any:
     gpu_types = getattr(args, "gpu_types", None)
     if gpu_types:
         fields["gpuType"] = gpu_types[0]  # the first preference; failover tries the rest
+    credential = getattr(args, "credential", None)
+    if credential is not None:
+        if getattr(args, _dest("containerRegistryAuthId"), None) is not None:
+            raise UsageError("give --credential or --container-registry-auth-id, not both")
+        fields["containerRegistryAuthId"] = credential
+    mounts = getattr(args, "mounts", None)
+    if mounts:
+        fields["persistentVolumes"] = [*fields.get("persistentVolumes", []), *mounts]
     fields.setdefault("gpuCount", 1)
     if simulate:
         for wire, value in SIMULATE_DEFAULTS.items():

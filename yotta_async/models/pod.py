@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from ._base import Model
+from ._base import Int64, Model
 from .status import PodStatus, decode_status
 
 __all__ = [
@@ -75,10 +75,18 @@ class ExposePort(Model, kw_only=True):
 
 
 class PersistentVolume(Model, kw_only=True):
-    """A persistent volume attached to the pod (request and response share this shape)."""
+    """A persistent volume attached to the pod (request and response share this shape).
+
+    Two request shapes are documented: the guides' ``{volumeId, mountPath, needBackup}``
+    and the generated schema's ``{id, volumeType, mountPath, ...}``; this model holds
+    either (or both: ``VolumeMount`` fills ``volume_id`` and ``id`` with the same id).
+    Responses use the generated shape, where ``id`` is the volume's id.
+    """
 
     mount_path: str
-    volume_type: str
+    volume_type: str | None = None
+    volume_id: int | None = None
+    need_backup: bool | None = None
     id: int | None = None
     name: str | None = None
     mount_mode: str | None = None
@@ -125,7 +133,7 @@ class Pod(Model, kw_only=True):
     ``updated`` give the same instants as ``datetime``.
     """
 
-    id: int
+    id: Int64
     if TYPE_CHECKING:
         status: PodStatus
     else:
@@ -172,6 +180,8 @@ class Pod(Model, kw_only=True):
     persistent_volumes: list[PersistentVolume] | None = None
     internal_ip: str | None = None
     desired_state: str | None = None
+    # Not in the documented PodV2Response; decoded when a server sends it.
+    container_registry_auth_id: int | None = None
 
     def __post_init__(self) -> None:
         if type(self.status) is not PodStatus:
@@ -267,6 +277,25 @@ class Pod(Model, kw_only=True):
             if entry.host and entry.proxy_port is not None:
                 return entry.host, entry.proxy_port
         return parse_ssh_cmd(self.ssh_cmd)
+
+    @property
+    def volume_ids(self) -> list[int]:
+        """The ids of the volumes mounted in this pod, in order (entries without one skipped)."""
+        out = []
+        for vol in self.persistent_volumes or ():
+            vid = vol.volume_id if vol.volume_id is not None else vol.id
+            if vid is not None:
+                out.append(vid)
+        return out
+
+    @property
+    def credential_id(self) -> int | None:
+        """The registry credential the pod pulls its image with (``container_registry_auth_id``).
+
+        ``None`` if the pod has none, or the server did not say: ``PodV2Response`` does not
+        document the field, so a real server may leave it out.
+        """
+        return self.container_registry_auth_id
 
     def env(self, key: str) -> str | None:
         """The value of environment variable ``key`` on this pod, or ``None``."""

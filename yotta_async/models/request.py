@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
 from ._base import Model
+from .credential import RegistryCredential
 from .pod import EnvVar, ExposePort, PersistentVolume
+from .volume import Volume, VolumeMount
 
 __all__ = ["PodCreateRequest"]
 
@@ -28,6 +30,16 @@ class PodCreateRequest(Model, kw_only=True):
 
     Invalid input raises :class:`~yotta_async.ValidationError` naming the field, so a bad
     request never reaches the network.
+
+    ``container_registry_auth_id`` takes a :class:`RegistryCredential` or its id (an int or
+    a digit string, parsed exactly) and holds the int. ``volumes`` takes
+    :class:`VolumeMount` entries; validation folds each into ``persistent_volumes`` (as
+    ``PersistentVolume(volume_id=id, id=id, ...)``, see :class:`VolumeMount` for why both)
+    and leaves ``volumes`` empty, so the request always shows what will be sent::
+
+        PodCreateRequest(name="n", image="me/private:1", gpu_type="NVIDIA_H100_80G",
+                         gpu_count=1, container_registry_auth_id=cred,
+                         volumes=[VolumeMount(vol, "/mnt/data")])
     """
 
     name: str
@@ -35,7 +47,10 @@ class PodCreateRequest(Model, kw_only=True):
     gpu_type: str
     gpu_count: int
     regions: list[str] | None = None
-    container_registry_auth_id: int | None = None
+    if TYPE_CHECKING:
+        container_registry_auth_id: int | str | RegistryCredential | None = None
+    else:
+        container_registry_auth_id: int | None = None
     image_registry: str | None = None
     image_public_type: str | None = None
     resource_type: str | None = None
@@ -49,6 +64,8 @@ class PodCreateRequest(Model, kw_only=True):
     environment_vars: list[EnvVar] | None = None
     expose: list[ExposePort] | None = None
     persistent_volumes: list[PersistentVolume] | None = None
+    # Never on the wire: validate() moves these into persistent_volumes.
+    volumes: list[VolumeMount] | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -67,7 +84,8 @@ class PodCreateRequest(Model, kw_only=True):
                 _text(region, f"regions[{i}]", lo=1)
             if len(set(regions)) != len(regions):
                 raise ValidationError("regions", "must not repeat a region")
-        _opt_int(self.container_registry_auth_id, "container_registry_auth_id", hi=_INT64_MAX)
+        self.container_registry_auth_id = _credential_id(self.container_registry_auth_id)
+        self._fold_volumes()
         if self.image_registry is not None:
             _text(self.image_registry, "image_registry", lo=0, hi=255)
         _choice(self.image_public_type, "image_public_type", ("PUBLIC", "PRIVATE"))
@@ -84,9 +102,17 @@ class PodCreateRequest(Model, kw_only=True):
             if port.protocol is not None:
                 _text(port.protocol, f"expose[{i}].protocol", lo=1)
         for i, vol in enumerate(_list(self.persistent_volumes, "persistent_volumes", PersistentVolume)):
-            _text(vol.mount_path, f"persistent_volumes[{i}].mount_path", lo=1)
-            _text(vol.volume_type, f"persistent_volumes[{i}].volume_type", lo=1)
-            _opt_int(vol.id, f"persistent_volumes[{i}].id", hi=_INT64_MAX)
+            where = f"persistent_volumes[{i}]"
+            _text(vol.mount_path, f"{where}.mount_path", lo=1)
+            if vol.volume_type is not None or (vol.volume_id is None and vol.id is None):
+                # With no volume id, the generated schema's required volumeType must say what to mount.
+                _text(vol.volume_type, f"{where}.volume_type", lo=1)
+            _opt_int(vol.id, f"{where}.id", hi=_INT64_MAX)
+            _opt_int(vol.volume_id, f"{where}.volume_id", hi=_INT64_MAX)
+            if vol.id is not None and vol.volume_id is not None and vol.id != vol.volume_id:
+                raise ValidationError(f"{where}.volume_id", f"differs from id ({vol.volume_id} != {vol.id})")
+            if vol.need_backup is not None and not isinstance(vol.need_backup, bool):
+                raise ValidationError(f"{where}.need_backup", "expected true or false")
             _opt_int(vol.volume_size, f"persistent_volumes[{i}].volume_size", hi=_INT32_MAX)
             for name in _VOLUME_TEXT_FIELDS:
                 if getattr(vol, name) is not None:
@@ -94,6 +120,16 @@ class PodCreateRequest(Model, kw_only=True):
             _choice(vol.system_volume_type_enum, f"persistent_volumes[{i}].system_volume_type_enum",
                     ("LOCAL", "CEPH"))
             _opt_number(vol.volume_price, f"persistent_volumes[{i}].volume_price")
+
+    def _fold_volumes(self) -> None:
+        mounts = _list(self.volumes, "volumes", VolumeMount)
+        if not mounts:
+            self.volumes = None
+            return
+        converted = [_mount(m, f"volumes[{i}]") for i, m in enumerate(mounts)]
+        existing = _list(self.persistent_volumes, "persistent_volumes", PersistentVolume)
+        self.persistent_volumes = [*existing, *converted]
+        self.volumes = None
 
     @classmethod
     def build(cls, **fields: Any) -> PodCreateRequest:
@@ -137,6 +173,46 @@ _SIZE_FIELDS = (
 )
 
 _VOLUME_TEXT_FIELDS = ("name", "mount_mode", "cloud_storage_type", "system_volume_type")
+
+
+def _credential_id(value: object) -> int | None:
+    """A credential reference as the int id the API takes (exact, never through a float)."""
+    if value is None:
+        return None
+    if isinstance(value, RegistryCredential):
+        value = value.id
+    return _exact_id(value, "container_registry_auth_id")
+
+
+def _exact_id(value: object, field: str) -> int:
+    # The models sit below the validation module, so ids are checked here by the same rule:
+    # a positive int64, as an int or a string of ASCII digits (parsed exactly).
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationError(field, f"expected an integer id, got {type(value).__name__}")
+    if not 0 < value <= _INT64_MAX:
+        raise ValidationError(field, f"must be a positive int64, got {value}")
+    return value
+
+
+def _mount(mount: VolumeMount, where: str) -> PersistentVolume:
+    volume = mount.volume.id if isinstance(mount.volume, Volume) else mount.volume
+    vid = _exact_id(volume, f"{where}.volume")
+    _text(mount.mount_path, f"{where}.mount_path", lo=1)
+    if mount.need_backup is not None and not isinstance(mount.need_backup, bool):
+        raise ValidationError(f"{where}.need_backup", "expected true or false")
+    for name in ("volume_type", "mount_mode"):
+        if getattr(mount, name) is not None:
+            _text(getattr(mount, name), f"{where}.{name}", lo=1)
+    return PersistentVolume(
+        mount_path=mount.mount_path,
+        volume_id=vid,
+        id=vid,
+        need_backup=mount.need_backup,
+        volume_type=mount.volume_type,
+        mount_mode=mount.mount_mode,
+    )
 
 
 def _missing_field(exc: TypeError, cls: type[Model]) -> str:

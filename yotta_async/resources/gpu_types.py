@@ -11,7 +11,7 @@ from .._session import Session
 from .._validation import check_name, check_names
 from ..models.gpu import GpuType, Placement
 
-__all__ = ["GpuTypes"]
+__all__ = ["GpuTypes", "matching"]
 
 # Built once, at import. ``data: null`` is read as an empty catalogue.
 GPU_TYPES_DECODER: ReplyDecoder[list[GpuType] | None] = ReplyDecoder(list[GpuType] | None)
@@ -69,8 +69,7 @@ class GpuTypes:
         region_filter = None if regions is None else check_names(regions, "regions")
         types = await self.list()
         if wanted is not None:
-            exact = [t for t in types if t.gpu_type == wanted]
-            types = exact or [t for t in types if _bare(t.gpu_type) == _bare(wanted)]
+            types = matching(types, wanted)
         found: builtins.list[Placement] = []
         seen: set[Placement] = set()
         for placement in (p for t in types for p in t.placements()):
@@ -82,6 +81,16 @@ class GpuTypes:
             found = sorted((p for p in found if p.region in rank), key=lambda p: rank[p.region])
         # sorted() is stable, so the order within each availability group is kept.
         return sorted(found, key=_availability_rank)
+
+
+def matching(types: builtins.list[GpuType], gpu_type: str) -> builtins.list[GpuType]:
+    """The entries of ``types`` for ``gpu_type``: exact matches, else ignoring a vendor prefix.
+
+    >>> [t.gpu_type for t in matching([GpuType(gpu_type="RTX_4090_24G")], "NVIDIA_RTX_4090_24G")]
+    ['RTX_4090_24G']
+    """
+    exact = [t for t in types if t.gpu_type == gpu_type]
+    return exact or [t for t in types if _bare(t.gpu_type) == _bare(gpu_type)]
 
 
 def _bare(gpu_type: str) -> str:

@@ -30,6 +30,15 @@ Behaviour decisions, where the real API leaves room:
   (``port_health``, per port; ``math.inf`` for never); ``loopback_ports=True`` backs each
   with a real socket on 127.0.0.1 so TCP probes connect for real; ``protocol_case``
   switches ``expose[].protocol`` to upper or lower case.
+* Registry credentials (``/v2/container-registry-auths``) keep the password only as a
+  salted digest. A credential is in use while a live pod (not TERMINATED or FAILED) was
+  created with it; its delete is then refused. Volumes (``/v2/volumes``) go ``creating`` ->
+  ``active`` after :class:`ResourceTimings`, and ``resizing`` / ``deleting`` likewise;
+  ``mountCount`` counts the live pods mounting a volume, and delete or resize is refused
+  while it is above 0 or the volume is not active. A pod naming an unknown credential
+  (code 10001), an unknown volume (10001) or a non-active volume (12001) is refused.
+  Unknown credential or volume ids get HTTP 404 with code 40400. Lists page from 1 with
+  ``size`` capped at 100.
 * Ambiguous spec points are played per :class:`Variants` (``sim.variants``).
 * Faults (500/502/429/reset) are decided before the handler, so they never change state;
   "reply lost" faults (``lost_reset``/``lost_500``) happen after a successful handler on any
@@ -41,6 +50,7 @@ from __future__ import annotations
 from .._protocol import CAPACITY_ERROR_CODE
 from ._clock import Clock, ManualClock, MonotonicClock
 from ._faults import FaultPlan, FaultRule
+from ._resources import ResourceTimings
 from ._simulator import Simulator
 from ._state import Timings
 from ._variants import Variants
@@ -52,6 +62,7 @@ __all__ = [
     "FaultRule",
     "ManualClock",
     "MonotonicClock",
+    "ResourceTimings",
     "Simulator",
     "Timings",
     "Variants",

@@ -206,6 +206,9 @@ async def create_pod(request: web.Request) -> web.Response:
     except msgspec.MsgspecError as exc:
         return envelope(INVALID, f"invalid request parameters: {_invalid_body(exc)}")
     store = request.app[STATE].store
+    refused = store.refusal(req)
+    if refused is not None:
+        return envelope(refused[0], refused[1])
     try:
         pod = store.create(req)
     except NoCapacity as exc:

@@ -109,7 +109,6 @@ def fault_plan(faults: Sequence[tuple[str, float]], seed: int) -> FaultPlan | No
     return FaultPlan({"*": rule}, seed=seed)
 
 
-
 def capacity(text: str) -> tuple[tuple[str, str], int]:
     """``--capacity``: ``"NVIDIA_H100_80G@us-east-1=5"`` as ``(("NVIDIA_H100_80G", "us-east-1"), 5)``."""
     where, sep, count = text.partition("=")

@@ -21,6 +21,7 @@ from ._clock import Clock, ManualClock, MonotonicClock
 from ._faults import FaultPlan
 from ._loopback import LoopbackPorts
 from ._render import EPOCH_BASE_MS, PriceFormat, ProtocolCase
+from ._resources import ResourceStore, ResourceTimings
 from ._resources_app import ResourceState, add_routes
 from ._state import Capacity, OverCapacity, PodStore, PortHealth, Timings
 from ._variants import Variants
@@ -95,6 +96,7 @@ class Simulator:
         protocol_case: ProtocolCase = None,
         catalogue: Mapping[str, Mapping[str, int | None]] | None = None,
         variants: Variants | None = None,
+        resource_timings: ResourceTimings | None = None,
     ) -> None:
         if over_capacity not in ("fail", "refuse"):
             raise ValueError(f"over_capacity must be 'fail' or 'refuse', got {over_capacity!r}")
@@ -121,7 +123,9 @@ class Simulator:
             catalogue=GpuCatalogue(catalogue, capacity),
         )
         self._state = AppState(self.store, self.api_key, faults or FaultPlan(seed=seed))
-        self._resources = ResourceState(self.store, variants or Variants())
+        self.resources = ResourceStore(self.store, timings=resource_timings, seed=seed)
+        self._resources = ResourceState(self.store, variants or Variants(), self.resources)
+        self.resources.echo_credential_id = self._resources.variants.echo_credential_id
         self.app = build_app(self._state, lambda app: add_routes(app, self._resources))
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
@@ -265,6 +269,7 @@ class Simulator:
         if not isinstance(value, Variants):
             raise TypeError(f"expected Variants, got {type(value).__name__}")
         self._resources.variants = value
+        self.resources.echo_credential_id = value.echo_credential_id
 
     def set_capacity(self, gpu_type: str, region: str, gpus: int | None) -> None:
         """Offer ``gpu_type`` in ``region`` with ``gpus`` GPUs in all (``None``: unlimited).
@@ -286,6 +291,62 @@ class Simulator:
     def gpu_types(self) -> list[dict[str, Any]]:
         """The GPU catalogue as ``GET /v2/vms/types`` would render it now (object regions)."""
         return self.store.catalogue.listing(self.store.holds_gpus)
+
+    # -- credentials and volumes -----------------------------------------------------------
+    def credentials(self) -> list[dict[str, Any]]:
+        """Every stored registry credential as the API renders it (never a password)."""
+        v = self.variants
+        return [self.resources.render_credential(c, string_ids=False, created_at=v.created_at)
+                for c in self.resources.credentials.values()]
+
+    def volumes(self) -> list[dict[str, Any]]:
+        """Every volume as the API renders it now (status and ``mountCount`` included)."""
+        return [self.resources.render_volume(v, string_ids=False, upper=False)
+                for v in self.resources.iter_volumes()]
+
+    def add_credential(
+        self, name: str = "sim-registry", type: str = "DOCKER_HUB", username: str = "sim-user",
+        password: str | None = None,
+    ) -> int:
+        """Store a registry credential without HTTP; returns its id.
+
+        The password (random if not given) is kept only as a salted digest; check one
+        with :meth:`password_matches`.
+        """
+        secret = password if password is not None else secrets.token_urlsafe(16)
+        return self.resources.add_credential(name, type, username, secret).id
+
+    def password_matches(self, credential_id: int, password: str) -> bool:
+        """Whether ``password`` is the stored credential's password (compared by digest)."""
+        cred = self.resources.credentials.get(credential_id)
+        return cred is not None and self.resources.password_matches(cred, password)
+
+    def add_volume(
+        self,
+        name: str = "sim-volume",
+        storage_type: str = "CEPH",
+        region: str | None = "us-east-1",
+        size_in_gb: int | None = 100,
+        vendor_volume_type: str | None = None,
+        *,
+        active: bool = True,
+    ) -> int:
+        """Create a volume without HTTP (``active`` at once unless ``active=False``); returns its id."""
+        return self.resources.add_volume(
+            name, storage_type, region, size_in_gb, vendor_volume_type, active=active
+        ).id
+
+    def fail_volume(self, volume_id: int) -> None:
+        """Put a volume in ``error`` now (its last operation failed), e.g. to test a waiter."""
+        volume = self.resources.volume(volume_id)
+        if volume is None:
+            raise KeyError(volume_id)
+        volume.timeline = [(self.resources.now(), "error")]
+        volume.resized = None
+
+    def mount_count(self, volume_id: int) -> int:
+        """Live pods mounting the volume now."""
+        return self.resources.mount_count(volume_id)
 
     # -- state ---------------------------------------------------------------------------
     def pods(self) -> list[dict[str, Any]]:
@@ -346,7 +407,8 @@ class Simulator:
 
     def __repr__(self) -> str:
         where = self._base_url or "not started"
-        return f"Simulator({where}, pods={len(self.store)})"
+        return (f"Simulator({where}, pods={len(self.store)}, credentials={len(self.resources.credentials)}, "
+                f"volumes={len(self.resources.volumes)})")
 
 
 def _epoch_base(epoch_ms: int | None, clock: Clock) -> int:

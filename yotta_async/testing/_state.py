@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -137,6 +137,10 @@ class PodStore:
         self._seed_bits = seed % 1024
         self._pods: dict[int, SimPod] = {}
         self._next = 0
+        # Hooks for the resource routes: checks a create must pass ((code, message) to
+        # refuse it), and what to record about each new pod.
+        self.admission: list[Callable[[PodCreateRequest], tuple[int, str] | None]] = []
+        self.on_create: list[Callable[[SimPod, PodCreateRequest], None]] = []
 
     # -- time ---------------------------------------------------------------------------
     def now(self) -> float:
@@ -270,6 +274,14 @@ class PodStore:
         """(region, capacity keys to hold, whether GPUs were available)."""
         return self.catalogue.place(req.gpu_type, req.gpu_count, req.regions or (), self.holds_gpus)
 
+    def refusal(self, req: PodCreateRequest) -> tuple[int, str] | None:
+        """Why ``POST /v2/pods`` must refuse ``req`` (result code, message), if it must."""
+        for check in self.admission:
+            refused = check(req)
+            if refused is not None:
+                return refused
+        return None
+
     def holds_gpus(self, pod: Any) -> bool:
         """Whether ``pod`` still holds its GPUs: it exists and is not TERMINATED or FAILED."""
         found = self._pods.get(pod.id)
@@ -311,6 +323,8 @@ class PodStore:
         else:
             self._seed_status(pod, now, status)
         self._pods[pod_id] = pod
+        for hook in self.on_create:
+            hook(pod, req)
         if keys:
             self.catalogue.hold(pod, keys, self.holds_gpus)
         return pod
