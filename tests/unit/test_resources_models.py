@@ -233,6 +233,6 @@ def test_a_pod_with_string_prices_and_ids_as_in_the_tutorial() -> None:
         b' "containerVolumePrice": 0, "persistentVolumes": [{"id": "7", "mountPath": "/d",'
         b' "volumePrice": "0.007", "volumeType": "Ceph"}]}'
     )
-    assert pod.id == 420522713875330018 and pod.single_card_price == 0.65
+    assert pod.id == 420522713875330018 and pod.single_card_price == Decimal("0.65")
     assert pod.volume_ids == [7] and pod.persistent_volumes is not None
-    assert pod.persistent_volumes[0].volume_price == 0.007
+    assert pod.persistent_volumes[0].volume_price == Decimal("0.007")

@@ -6,7 +6,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
+from .credential import RegistryCredential
 from .pod import EnvVar, ExposePort, PersistentVolume
+from .volume import VolumeMount
 
 if sys.version_info >= (3, 11):
     from typing import NotRequired, Required, TypedDict
@@ -30,7 +32,7 @@ class PodCreateFields(TypedDict):
     gpu_count: Required[int]
     regions: NotRequired[list[str] | None]
     region: NotRequired[str]
-    container_registry_auth_id: NotRequired[int | None]
+    container_registry_auth_id: NotRequired[int | str | RegistryCredential | None]
     image_registry: NotRequired[str | None]
     image_public_type: NotRequired[Literal["PUBLIC", "PRIVATE"] | None]
     resource_type: NotRequired[Literal["GPU", "CPU"] | None]
@@ -45,3 +47,4 @@ class PodCreateFields(TypedDict):
     env: NotRequired[list[EnvVar] | Mapping[str, str]]
     expose: NotRequired[Sequence[int | str | ExposePort] | None]
     persistent_volumes: NotRequired[list[PersistentVolume] | None]
+    volumes: NotRequired[list[VolumeMount] | None]

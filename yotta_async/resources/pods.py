@@ -316,6 +316,8 @@ class Pods:
         try:
             await self._transport.request(method, path, IGNORE_DATA)
         except InvalidStateError as exc:
+            if type(exc) is not InvalidStateError:
+                raise  # a subclass (e.g. ResourceInUseError) already says what and why
             # The API only says "Resource status invalid": name the action and what we know.
             status = self._seen.get(pid)
             known = f" (last known status {status.value})" if status is not None else ""
