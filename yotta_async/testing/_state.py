@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._token import TOKEN_ENV
 from ..models import PodCreateRequest, PodStatus
 from ._clock import Clock
 from ._render import DEFAULT_REGION, EPOCH_BASE_MS, render, static_fields
@@ -101,6 +103,8 @@ class PodStore:
         self._pods: dict[int, SimPod] = {}
         self._reserved: dict[int, SimPod] = {}  # pods holding GPUs against a capacity limit
         self._next = 0
+        # Every create ever accepted, by client token: deletion and retention never lower it.
+        self.creates_by_token: Counter[str] = Counter()
 
     # -- time ---------------------------------------------------------------------------
     def now(self) -> float:
@@ -234,6 +238,9 @@ class PodStore:
         else:
             self._seed_status(pod, now, status)
         self._pods[pod_id] = pod
+        for var in req.environment_vars or ():
+            if var.key == TOKEN_ENV:
+                self.creates_by_token[var.value] += 1
         if keys:
             self._reserved[pod_id] = pod
         return pod
