@@ -55,6 +55,7 @@ class AppState:
     max_concurrent_requests: int = 0
     # (route or None for any, count, event): set once request_counts reaches count.
     waiters: list[tuple[str | None, int, asyncio.Event]] = field(default_factory=list)
+    idle_waiters: list[asyncio.Event] = field(default_factory=list)
 
     def seen(self, route: str | None) -> int:
         """Requests counted on ``route`` (``None``: on every route)."""
@@ -123,6 +124,10 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         return await _serve(request, handler, state, route)
     finally:
         state.in_flight -= 1
+        if not state.in_flight:
+            for event in state.idle_waiters:
+                event.set()
+            state.idle_waiters.clear()
 
 
 async def _serve(request: web.Request, handler: Handler, state: AppState, route: str) -> web.StreamResponse:

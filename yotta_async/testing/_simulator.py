@@ -181,6 +181,18 @@ class Simulator:
             if not event.is_set():
                 state.waiters = [w for w in state.waiters if w[2] is not event]
 
+    async def wait_idle(self) -> None:
+        """Return once no request is being handled (at once if none is).
+
+        A request the client gave up on (a timeout) may still be running on the server;
+        this waits for it to end, instead of sleeping and hoping.
+        """
+        if not self._state.in_flight:
+            return
+        event = asyncio.Event()
+        self._state.idle_waiters.append(event)
+        await event.wait()
+
     def creates_by_token(self) -> Counter[str]:
         """How many pods were created with each client token (``YOTTA_ASYNC_TOKEN``), ever.
 
