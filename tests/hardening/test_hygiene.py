@@ -140,13 +140,14 @@ async def main():
             await client.pods.wait_until_running(pod.id)
             async for change in client.pods.watch(ids):
                 break
+            sim.reset_counters()
             stuck = asyncio.ensure_future(client.pods.wait_all(ids, timeout=10**6))
-            await asyncio.sleep(0.02)
+            await sim.wait_for_requests(2)  # it is polling
             stuck.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await stuck
             pending = asyncio.ensure_future(client.pods.wait_all(ids, timeout=10**6))
-            await asyncio.sleep(0.02)
+            await sim.wait_for_requests(4)
         # the client closed under a running wait: it must end with a typed error, not linger
         with contextlib.suppress(Exception):
             await pending
