@@ -11,10 +11,12 @@
 """
 
 from ._backoff import Backoff
+from ._bulk import SweepResult
 from ._client import YottaClient
-from ._group import PodGroup
+from ._group import OnExit, PodGroup
+from ._token import GROUP_ENV, TOKEN_ENV
+from ._validation import PodId
 from ._version import __version__
-from ._watcher import PodChange
 from .errors import (
     APIConnectionError,
     APIError,
@@ -35,7 +37,7 @@ from .errors import (
     YottaError,
 )
 from .models import EnvVar, ExposePort, PersistentVolume, Pod, PodCreateRequest, PodStatus
-from .resources._bulk import SweepResult
+from .waiting import PodChange, WatchPolicy
 
 __all__ = [
     "APIConnectionError",
@@ -47,8 +49,10 @@ __all__ = [
     "ConfigurationError",
     "EnvVar",
     "ExposePort",
+    "GROUP_ENV",
     "InvalidRequestError",
     "InvalidStateError",
+    "OnExit",
     "PermissionDeniedError",
     "PersistentVolume",
     "Pod",
@@ -56,14 +60,17 @@ __all__ = [
     "PodCreateRequest",
     "PodFailedError",
     "PodGroup",
+    "PodId",
     "PodNotFoundError",
     "PodStatus",
     "RateLimitError",
     "ResponseDecodeError",
     "ServerError",
     "SweepResult",
+    "TOKEN_ENV",
     "ValidationError",
     "WaitTimeoutError",
+    "WatchPolicy",
     "YottaClient",
     "YottaError",
     "__version__",

@@ -5,7 +5,7 @@ The formulas (README, "How long a call can take"), with ``T = timeout``, ``R = m
 
 * get / list / pause / resume / delete: ``(R + 1) * T + B``;
 * create (default client token), silent server: ``(R + 2) * T + B``;
-* create (default client token), in general: ``(R + 1) * (3 * C + S) + B`` with
+* create (default client token), in general: ``(R + 1) * (T + 2 * C + S) + B`` with
   ``C = (R + 1) * T + B`` (here checked on a server that swallows creates but answers
   listings, which runs every reconciliation round: ``(R + 1) * (T + S) + B`` plus listings);
 * a wait: ``W + min(T, 1 s)``; ``max_retries`` plays no part.
@@ -28,8 +28,7 @@ from typing import Any
 import pytest
 
 from tests.hardening._util import BIG_ID, VALID_FIELDS
-from yotta_async import APITimeoutError, Backoff, WaitTimeoutError, YottaClient
-from yotta_async.resources._waiting import WatchPolicy
+from yotta_async import APITimeoutError, Backoff, WaitTimeoutError, WatchPolicy, YottaClient
 
 T = 0.2  # timeout per attempt
 BACKOFF = Backoff(initial=0.05, maximum=0.08, multiplier=2.0, jitter=0)  # caps 0.05, 0.08, 0.08...
@@ -62,9 +61,9 @@ def silent_create_budget(timeout: float, retries: int, backoff: Backoff) -> floa
 
 
 def create_budget(timeout: float, retries: int, backoff: Backoff, settle: float) -> float:
-    """A tokened create in general: up to R + 1 rounds of (POST call, two listings S apart)."""
-    one_call = call_budget(timeout, retries, backoff)
-    return (retries + 1) * (3 * one_call + settle) + backoff_total(backoff, retries)
+    """A tokened create in general: up to R + 1 POSTs, each followed by two listings S apart."""
+    listing = call_budget(timeout, retries, backoff)
+    return (retries + 1) * (timeout + 2 * listing + settle) + backoff_total(backoff, retries)
 
 
 def wait_budget(wait: float, timeout: float) -> float:
@@ -153,13 +152,11 @@ async def timed(call: Awaitable[Any], clock: Callable[[], float]) -> tuple[BaseE
     return info.value, clock() - started
 
 
-def client_for(url: str, retries: int, virtual: VirtualSleep | None = None) -> YottaClient:
-    kw: dict[str, Any] = {}
+def client_for(url: str, retries: int, virtual: VirtualSleep | None = None, **kw: Any) -> YottaClient:
     if virtual is not None:
-        kw = {"clock": virtual.clock, "sleep": virtual.sleep}
-    client = YottaClient("k", url, timeout=T, max_retries=retries, backoff=BACKOFF, **kw)
-    client.pods.reconcile_settle = SETTLE
-    return client
+        kw.update(clock=virtual.clock, sleep=virtual.sleep)
+    return YottaClient("k", url, timeout=T, max_retries=retries, backoff=BACKOFF,
+                       reconcile_settle=SETTLE, **kw)
 
 
 # --- the tests ------------------------------------------------------------------------------
@@ -242,8 +239,8 @@ async def test_a_lone_wait_ends_within_its_formula(retries: int) -> None:
 @pytest.mark.parametrize("retries", RETRIES)
 async def test_a_shared_wait_ends_within_its_formula(retries: int) -> None:
     server = SilentServer()
-    async with server.running() as url, client_for(url, retries) as client:
-        client.pods.watch_policy = WatchPolicy(floor=0.25, maximum=0.25, jitter=0)
+    policy = WatchPolicy(floor=0.25, maximum=0.25, jitter=0)
+    async with server.running() as url, client_for(url, retries, watch_policy=policy) as client:
         exc, elapsed = await timed(client.pods.wait_all([BIG_ID], timeout=W), time.monotonic)
     assert isinstance(exc, WaitTimeoutError), repr(exc)
     # Ticks at 0 (times out at T) and at the floor, 0.25; the deadline passes during the second.

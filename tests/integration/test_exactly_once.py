@@ -19,7 +19,8 @@ from yotta_async import (
     ValidationError,
     YottaClient,
 )
-from yotta_async._token import GROUP_ENV, TOKEN_ENV, is_ambiguous
+from yotta_async._protocol import is_ambiguous
+from yotta_async._token import GROUP_ENV, TOKEN_ENV
 from yotta_async.models import EnvVar
 from yotta_async.testing import FaultPlan, FaultRule, ManualClock, Simulator
 from yotta_async.testing._state import SimPod
@@ -150,7 +151,7 @@ async def test_without_a_settle_a_late_listing_means_a_duplicate_the_documented_
 async def test_rate_limit_is_retried_by_the_session_without_reconciling(
     sim: Simulator, client: YottaClient
 ) -> None:
-    # The simulator's hint is 1 s; the client's clock and sleep are fake, so nobody waits.
+    # The simulator's hint is 1 s; the client's clock is the simulator's manual one, so nobody waits.
     sim.faults = FaultPlan({POST: FaultRule(rate_limit=1.0, retry_after=1, limit=2)})
     clock = manual(sim)
     started = clock.now()

@@ -17,9 +17,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 import anyio
 import pytest
 
-from yotta_async import Backoff, PodCreateRequest, PodGroup, YottaClient
+from yotta_async import Backoff, PodCreateRequest, PodGroup, WatchPolicy, YottaClient
 from yotta_async._token import GROUP_ENV, TOKEN_ENV
-from yotta_async.resources._waiting import WatchPolicy
 from yotta_async.testing import FaultPlan, ManualClock, Simulator
 
 if sys.version_info < (3, 11):  # pragma: no cover
@@ -47,12 +46,10 @@ def make_client(sim: Simulator) -> YottaClient:
     # for a single call to give up.
     clock = sim.clock
     assert isinstance(clock, ManualClock)
-    client = YottaClient(sim.api_key, sim.base_url, max_retries=8,
-                         backoff=Backoff(initial=0.001, maximum=0.004),
-                         clock=clock.now, sleep=clock.sleep, rng=random.Random(0))
-    client.pods.watch_policy = WatchPolicy(floor=0.005, maximum=0.02)
-    client.pods.reconcile_settle = 0.01
-    return client
+    return YottaClient(sim.api_key, sim.base_url, max_retries=8,
+                       backoff=Backoff(initial=0.001, maximum=0.004),
+                       watch_policy=WatchPolicy(floor=0.005, maximum=0.02), reconcile_settle=0.01,
+                       clock=clock.now, sleep=clock.sleep, rng=random.Random(0))
 
 
 def envs(sim: Simulator) -> list[dict[str, str]]:
