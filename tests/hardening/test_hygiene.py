@@ -74,15 +74,16 @@ async def test_abandoned_as_completed_stops_the_poller_by_client_close() -> None
 
 
 async def test_cancelled_waits_stop_the_poller() -> None:
-    async with rig() as (_, client, ids):
+    async with rig() as (sim, client, ids):
         waits: list[Callable[[], Awaitable[object]]] = [
             lambda: client.pods.wait_all(ids, timeout=10**6),
             lambda: client.pods.wait_until_running(ids[0], timeout=10**6),
             lambda: asyncio.gather(*(client.pods.wait_until_running(i, timeout=10**6) for i in ids)),
         ]
         for wait in waits:
+            sim.reset_counters()
             task = asyncio.ensure_future(wait())
-            await asyncio.sleep(0.02)  # real time: the waits poll on the manual clock meanwhile
+            await sim.wait_for_requests(3)  # the wait is really polling (on the manual clock)
             assert not task.done()
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -92,9 +93,10 @@ async def test_cancelled_waits_stop_the_poller() -> None:
 
 
 async def test_closing_the_client_ends_waits_with_a_typed_error() -> None:
-    async with rig() as (_, client, ids):
+    async with rig() as (sim, client, ids):
         task = asyncio.ensure_future(client.pods.wait_all(ids, timeout=10**6))
-        await asyncio.sleep(0.02)
+        await sim.wait_for_requests(2)  # the shared poller has ticked twice
+        assert poller_running(client) and not task.done()
         await client.aclose()
         with pytest.raises(ConfigurationError):
             await task
@@ -104,16 +106,17 @@ async def test_closing_the_client_ends_waits_with_a_typed_error() -> None:
 async def test_a_cancelled_group_cleans_up_and_leaves_no_task() -> None:
     async with rig() as (sim, client, _):
 
+        running = asyncio.Event()
+
         async def launch() -> None:
             async with client.pods.group(on_exit="delete") as group:
                 await group.launch(PodCreateRequest(**VALID_FIELDS), count=4, wait=True)
+                running.set()
                 await asyncio.Event().wait()
 
         task = asyncio.ensure_future(launch())
-        for _ in range(200):
-            await asyncio.sleep(0.005)
-            if sim.live_pods(include_terminating=False) >= 3 + 4:
-                break
+        await running.wait()
+        assert sim.live_pods(include_terminating=False) == 3 + 4  # reached: all 7 live
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -136,13 +139,14 @@ async def main():
             await client.pods.wait_until_running(pod.id)
             async for change in client.pods.watch(ids):
                 break
+            sim.reset_counters()
             stuck = asyncio.ensure_future(client.pods.wait_all(ids, timeout=10**6))
-            await asyncio.sleep(0.02)
+            await sim.wait_for_requests(2)  # it is polling
             stuck.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await stuck
             pending = asyncio.ensure_future(client.pods.wait_all(ids, timeout=10**6))
-            await asyncio.sleep(0.02)
+            await sim.wait_for_requests(4)
         # the client closed under a running wait: it must end with a typed error, not linger
         with contextlib.suppress(Exception):
             await pending

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
-import anyio
-import anyio.lowlevel
 import pytest
 
 from tests.integration.conftest import fast_client
@@ -24,7 +22,7 @@ from yotta_async import (
 from yotta_async._protocol import is_ambiguous
 from yotta_async._token import GROUP_ENV, TOKEN_ENV
 from yotta_async.models import EnvVar
-from yotta_async.testing import FaultPlan, FaultRule, Simulator
+from yotta_async.testing import FaultPlan, FaultRule, ManualClock, Simulator
 from yotta_async.testing._state import SimPod
 
 REQ = PodCreateRequest(name="once", image="img", gpu_type="NVIDIA_H100_80G", gpu_count=1)
@@ -33,25 +31,22 @@ LIST = "GET /v2/pods"
 
 
 @pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    """The simulator on a ManualClock the client shares: time moves only when the client sleeps."""
+    async with Simulator(time_scale=0.001, clock=ManualClock()) as simulator:
+        yield simulator
+
+
+def manual(sim: Simulator) -> ManualClock:
+    assert isinstance(sim.clock, ManualClock)
+    return sim.clock
+
+
+@pytest.fixture
 async def client(sim: Simulator) -> AsyncIterator[YottaClient]:
-    async with fast_client(sim, timeout=5) as c:
+    clock = manual(sim)
+    async with fast_client(sim, timeout=5, clock=clock.now, sleep=clock.sleep) as c:
         yield c
-
-
-class FakeTime:
-    """A client clock and sleep that move together, instantly."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.slept = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-    async def sleep(self, seconds: float) -> None:
-        self.t += seconds
-        self.slept += seconds
-        await anyio.lowlevel.checkpoint()
 
 
 def tokens(sim: Simulator) -> list[str]:
@@ -93,17 +88,23 @@ async def test_failure_before_the_server_acted_is_resent_after_two_empty_listing
 
 
 async def test_timeout_before_the_server_read_the_body_is_resent(sim: Simulator) -> None:
-    # The simulator sleeps before reading the body, so the client's timeout (0.05 s) hits
-    # first and the create never happens; reconciliation finds nothing and sends it again.
-    sim.faults = FaultPlan({POST: FaultRule(latency=1.0, latency_seconds=0.15, limit=1)})
+    # The simulator holds the first create (for 10x the client's 0.05 s timeout) before
+    # reading its body, so the client times out while the server has not acted;
+    # reconciliation finds nothing and sends it again. Only that timeout is real time.
+    sim.faults = FaultPlan({POST: FaultRule(latency=1.0, latency_seconds=0.5, limit=1)})
+    clock = manual(sim)
     async with YottaClient(sim.api_key, sim.base_url, timeout=0.05, max_retries=2,
-                           backoff=Backoff(initial=0.001, maximum=0.002)) as client:
+                           backoff=Backoff(initial=0.001, maximum=0.002),
+                           clock=clock.now, sleep=clock.sleep) as client:
         client.pods.reconcile_settle = 0.001
         pod = await client.pods.create(REQ)
-    await anyio.sleep(0.2)  # the abandoned request has finished failing on the server
+    assert sim.in_flight == 1  # the first create is still held, unread
     assert [p["id"] for p in sim.pods()] == [pod.id]
     assert sim.request_counts[POST] == 2
     assert sim.request_counts[LIST] == 2
+    await sim.wait_idle()  # the held request has ended: its body was never read
+    assert [p["id"] for p in sim.pods()] == [pod.id]
+    assert list(sim.creates_by_token().values()) == [1]
 
 
 def lag_listings(sim: Simulator, monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
@@ -128,6 +129,7 @@ async def test_a_create_that_shows_up_late_in_listings_is_found_after_the_settle
     assert [p["id"] for p in sim.pods()] == [pod.id]
     assert sim.request_counts[POST] == 1
     assert sim.request_counts[LIST] == 2
+    assert list(sim.creates_by_token().values()) == [1]
 
 
 async def test_without_a_settle_a_late_listing_means_a_duplicate_the_documented_limit(
@@ -143,15 +145,18 @@ async def test_without_a_settle_a_late_listing_means_a_duplicate_the_documented_
     assert pod.id in [p["id"] for p in sim.pods()]
     assert len(sim.pods()) == 2
     assert len(set(tokens(sim))) == 1
+    assert list(sim.creates_by_token().values()) == [2]  # the simulator counts it too
 
 
-async def test_rate_limit_is_retried_by_the_session_without_reconciling(sim: Simulator) -> None:
-    # The simulator's hint is 1 s; the client's clock and sleep are fake, so nobody waits.
+async def test_rate_limit_is_retried_by_the_session_without_reconciling(
+    sim: Simulator, client: YottaClient
+) -> None:
+    # The simulator's hint is 1 s; the client's clock is the simulator's manual one, so nobody waits.
     sim.faults = FaultPlan({POST: FaultRule(rate_limit=1.0, retry_after=1, limit=2)})
-    fake = FakeTime()
-    async with fast_client(sim, timeout=5, sleep=fake.sleep, clock=fake.now) as client:
-        await client.pods.create(REQ)
-    assert fake.slept >= 2.0
+    clock = manual(sim)
+    started = clock.now()
+    await client.pods.create(REQ)
+    assert clock.now() - started >= 2.0
     assert len(sim.pods()) == 1
     assert sim.request_counts[POST] == 3
     assert sim.request_counts[LIST] == 0

@@ -20,7 +20,7 @@ from yotta_async import (
     YottaClient,
 )
 from yotta_async._token import GROUP_ENV, TOKEN_ENV
-from yotta_async.testing import FaultPlan, FaultRule, Simulator
+from yotta_async.testing import FaultPlan, FaultRule, ManualClock, Simulator
 from yotta_async.testing._state import SimPod
 
 REQ = PodCreateRequest(name="g", image="img", gpu_type="NVIDIA_H100_80G", gpu_count=1)
@@ -29,8 +29,18 @@ DELETE = "DELETE /v2/pods/{id}"
 
 
 @pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    """The simulator on a ManualClock the client shares: pods age only when the client sleeps,
+    so no step races the wall clock (a TERMINATED pod stays listed until the client waits on)."""
+    async with Simulator(time_scale=0.001, clock=ManualClock()) as simulator:
+        yield simulator
+
+
+@pytest.fixture
 async def client(sim: Simulator) -> AsyncIterator[YottaClient]:
-    async with fast_client(sim, reconcile_settle=0.01) as c:
+    clock = sim.clock
+    assert isinstance(clock, ManualClock)
+    async with fast_client(sim, reconcile_settle=0.01, clock=clock.now, sleep=clock.sleep) as c:
         yield c
 
 
@@ -111,10 +121,9 @@ async def test_a_create_whose_reply_was_lost_inside_the_group_is_found_and_delet
 async def test_a_create_is_registered_before_it_is_sent_and_cancelled_mid_flight_is_cleaned(
     sim: Simulator, client: YottaClient
 ) -> None:
-    # The create's reply is lost and the listing that would reconcile it is slow, so the
-    # task is cancelled while the group does not know the pod's id: only its token.
-    sim.faults = FaultPlan({POST: FaultRule(lost_500=1.0),
-                            "GET /v2/pods": FaultRule(latency=1.0, latency_seconds=0.05, limit=1)})
+    # The create's reply is lost, and the task is cancelled as soon as the listing that would
+    # reconcile it reaches the server: the group does not know the pod's id, only its token.
+    sim.faults = FaultPlan({POST: FaultRule(lost_500=1.0)})
     group_ref = []
 
     async def body() -> None:
@@ -123,9 +132,8 @@ async def test_a_create_is_registered_before_it_is_sent_and_cancelled_mid_flight
             await group.create(REQ)
 
     task = asyncio.ensure_future(body())
-    with anyio.fail_after(5):
-        while sim.request_counts["GET /v2/pods"] == 0:  # noqa: ASYNC110 - polling the server's counter
-            await asyncio.sleep(0.001)
+    await sim.wait_for_requests(1, "GET /v2/pods")
+    assert not task.done()
     group = group_ref[0]
     assert len(group.tokens) == 1 and group.pods == []
     assert len(sim.pods()) == 1
@@ -145,12 +153,14 @@ async def test_a_second_native_cancel_during_cleanup_does_not_stop_it(
         async with client.pods.group() as group:
             await group.launch(REQ, count=6, wait=False)
             started.set()
-            await anyio.sleep(10)
+            await anyio.sleep_forever()
 
     task = asyncio.ensure_future(body())
     await started.wait()
+    assert sim.request_counts["GET /v2/pods"] == 0
     task.cancel()
-    await asyncio.sleep(0.002)  # cleanup is under way
+    await sim.wait_for_requests(1, "GET /v2/pods")  # cleanup is under way: its first listing
+    assert not task.done()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -184,11 +194,13 @@ async def test_cleanup_failure_after_a_cancellation_keeps_the_cancellation(
     sim: Simulator, client: YottaClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     sim.faults = FaultPlan({DELETE: FaultRule(error_500=1.0)})
-    with anyio.move_on_after(0.05) as scope:
+    with anyio.CancelScope() as scope:
         async with client.pods.group(cleanup_timeout=0.2) as group:
             await group.create(REQ)
-            await anyio.sleep(10)
+            scope.cancel()
+            await anyio.sleep_forever()
     assert scope.cancelled_caught
+    assert sim.request_counts[DELETE] > 0  # cleanup did try
     assert len(group.ids) == 1
     assert any("could not delete" in r.getMessage() for r in caplog.records)
 

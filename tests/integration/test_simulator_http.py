@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -297,21 +296,34 @@ async def test_max_concurrency_sees_parallel_requests() -> None:
         assert sim.in_flight == 0
 
 
-async def test_ten_thousand_pods_list_fast(api: Api) -> None:
+async def test_ten_thousand_pods_list_from_the_json_cache(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What keeps a 10,000-pod list fast is the per-pod JSON cache: after the first list, no
+    # pod is rendered again until its status changes. Asserted by counting renders, not by
+    # timing (a loaded machine makes any time bound flaky; benchmarks/ measures the speed).
+    import yotta_async.testing._state as state
+
     sim = api.sim
     ids = sim.add_pods(10_000, status="RUNNING", environment_vars=[EnvVar(key="K", value="v")])
     assert len(ids) == 10_000 and sim.live_pods() == 10_000
+    renders = 0
+    render = state.render
+
+    def counting(*args: Any, **kwargs: Any) -> bytes:
+        nonlocal renders
+        renders += 1
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(state, "render", counting)
     await api.call("GET", "/v2/pods")  # warm the per-pod JSON cache
-    started = time.perf_counter()
+    assert renders == 10_000
     for _ in range(5):
         status, body = await api.call("GET", "/v2/pods")
-    per_list = (time.perf_counter() - started) / 5
-    assert status == 200 and len(body["data"]) == 10_000
-    assert per_list < 0.5, per_list
-    started = time.perf_counter()
+        assert status == 200 and len(body["data"]) == 10_000
     for pid in ids[:200]:
         assert (await api.get(pid))["data"]["id"] == pid
-    assert (time.perf_counter() - started) / 200 < 0.01
+    assert renders == 10_000  # every later list and get came from the cache
 
 
 async def test_timestamps_start_at_real_time_unless_the_clock_is_manual() -> None:

@@ -54,6 +54,25 @@ class AppState:
     request_counts: Counter[str] = field(default_factory=Counter)
     in_flight: int = 0
     max_concurrent_requests: int = 0
+    # (route or None for any, count, event): set once request_counts reaches count.
+    waiters: list[tuple[str | None, int, asyncio.Event]] = field(default_factory=list)
+    idle_waiters: list[asyncio.Event] = field(default_factory=list)
+
+    def seen(self, route: str | None) -> int:
+        """Requests counted on ``route`` (``None``: on every route)."""
+        return sum(self.request_counts.values()) if route is None else self.request_counts[route]
+
+    def notify(self) -> None:
+        """Wake the waiters whose count has been reached."""
+        if not self.waiters:
+            return
+        keep = []
+        for route, count, event in self.waiters:
+            if self.seen(route) >= count:
+                event.set()
+            else:
+                keep.append((route, count, event))
+        self.waiters = keep
 
 
 STATE = web.AppKey("yotta_sim_state", AppState)
@@ -99,6 +118,7 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
     state = request.app[STATE]
     route = _route_key(request)
     state.request_counts[route] += 1
+    state.notify()
     state.in_flight += 1
     state.max_concurrent_requests = max(state.max_concurrent_requests, state.in_flight)
     try:
@@ -108,6 +128,10 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         return await _serve(request, handler, state, route)
     finally:
         state.in_flight -= 1
+        if not state.in_flight:
+            for event in state.idle_waiters:
+                event.set()
+            state.idle_waiters.clear()
 
 
 async def _serve(request: web.Request, handler: Handler, state: AppState, route: str) -> web.StreamResponse:

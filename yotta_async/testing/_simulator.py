@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -211,6 +212,51 @@ class Simulator:
     def in_flight(self) -> int:
         """Requests being handled right now."""
         return self._state.in_flight
+
+    async def wait_for_requests(self, count: int = 1, route: str | None = None) -> None:
+        """Return once ``count`` requests have arrived on ``route`` (``None``: any route).
+
+        Counted as :attr:`request_counts` counts them (since the last ``reset_counters``),
+        when a request *arrives*, before faults or the handler act on it. Tests synchronise
+        on this instead of sleeping::
+
+            task = asyncio.ensure_future(client.pods.create(request))
+            await sim.wait_for_requests(1, "GET /v2/pods")   # the create is reconciling
+            task.cancel()
+        """
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"count must be an integer >= 1, got {count!r}")
+        state = self._state
+        if state.seen(route) >= count:
+            return
+        event = asyncio.Event()
+        state.waiters.append((route, count, event))
+        try:
+            await event.wait()
+        finally:
+            if not event.is_set():
+                state.waiters = [w for w in state.waiters if w[2] is not event]
+
+    async def wait_idle(self) -> None:
+        """Return once no request is being handled (at once if none is).
+
+        A request the client gave up on (a timeout) may still be running on the server;
+        this waits for it to end, instead of sleeping and hoping.
+        """
+        if not self._state.in_flight:
+            return
+        event = asyncio.Event()
+        self._state.idle_waiters.append(event)
+        await event.wait()
+
+    def creates_by_token(self) -> Counter[str]:
+        """How many pods were created with each client token (``YOTTA_ASYNC_TOKEN``), ever.
+
+        Every create the store accepted counts, deleted and aged-out pods included, so a
+        duplicate cannot hide by being cleaned up: exactly-once means every value is 1.
+        Pods created without a token are not counted.
+        """
+        return Counter(self.store.creates_by_token)
 
     def reset_counters(self) -> None:
         """Zero the request counts and the concurrency high-water mark."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .._token import TOKEN_ENV
 from ..models import PodCreateRequest, PodStatus
 from ..models.status import TERMINAL
 from ._catalogue import GpuCatalogue
@@ -141,6 +143,8 @@ class PodStore:
         # refuse it), and what to record about each new pod.
         self.admission: list[Callable[[PodCreateRequest], tuple[int, str] | None]] = []
         self.on_create: list[Callable[[SimPod, PodCreateRequest], None]] = []
+        # Every create ever accepted, by client token: deletion and retention never lower it.
+        self.creates_by_token: Counter[str] = Counter()
 
     # -- time ---------------------------------------------------------------------------
     def now(self) -> float:
@@ -325,6 +329,9 @@ class PodStore:
         self._pods[pod_id] = pod
         for hook in self.on_create:
             hook(pod, req)
+        for var in req.environment_vars or ():
+            if var.key == TOKEN_ENV:
+                self.creates_by_token[var.value] += 1
         if keys:
             self.catalogue.hold(pod, keys, self.holds_gpus)
         return pod
