@@ -93,7 +93,7 @@ def test_pod_with_every_field_round_trips() -> None:
     assert all(value is not None for value in msgspec.structs.asdict(pod).values())
     assert pod.id == BIG_ID
     assert pod.gpu_type == "s-gpuType"
-    assert pod.environment_vars == [EnvVar(key="s-key", value="s-value")]
+    assert pod.environment_vars == (EnvVar(key="s-key", value="s-value"),)  # tuples: a shared snapshot
     assert pod.expose is not None and pod.expose[0].ingress_url == "s-ingressUrl"
     assert pod.persistent_volumes is not None
     assert pod.persistent_volumes[0].mount_path == "s-mountPath"
@@ -124,7 +124,7 @@ def test_unknown_fields_are_tolerated() -> None:
            b'"expose": [{"port": 22, "extra": 1}]}'
     pod = POD_DECODER.decode(body)
     assert pod.id == 1
-    assert pod.expose == [ExposePort(port=22)]
+    assert pod.expose == (ExposePort(port=22),)
 
 
 def test_minimal_pod_has_none_for_absent_fields() -> None:
