@@ -44,6 +44,8 @@ RUNNABLE_SH = [(b, c) for b in ALL if b.lang in SHELL and b.no_run is None for c
 # (file, heading) -> why the block does not run. Exactly these, no more, no fewer.
 EXCLUDED = {
     ("README.md", "Development"): "development commands: .ci/run runs each of them itself",
+    ("docs/guide/testing.md", "As a process, for any HTTP client"):
+        "starts a server that runs until it is stopped",
 }
 BLOCK_TIMEOUT = 90.0  # seconds of real time for one block (the simulator's clock is 1000x fast)
 
