@@ -184,10 +184,23 @@ class PodLister:
 
 
 def annotate(exc: BaseException, text: str) -> None:
-    """Add ``text`` as a note on ``exc`` (shown under its traceback; Python 3.11+ only)."""
+    """Add ``text`` as a note on ``exc`` (PEP 678: ``exc.__notes__``, shown under its traceback).
+
+    Python 3.10 has no ``add_note``; the list is kept by hand there, so callers can read
+    ``__notes__`` on every version (and the ``exceptiongroup`` backport prints them).
+    """
     add_note = getattr(exc, "add_note", None)
     if callable(add_note):
         add_note(text)
+        return
+    notes = getattr(exc, "__notes__", None)
+    if not isinstance(notes, list):
+        notes = []
+        try:
+            exc.__notes__ = notes  # type: ignore[attr-defined,unused-ignore]
+        except AttributeError:  # pragma: no cover - an exception type with __slots__
+            return
+    notes.append(text)
 
 
 def matching(pods: Iterable[Pod], tokens: set[str] | frozenset[str]) -> list[Pod]:
