@@ -134,8 +134,7 @@ def _sdk_client(p: Params) -> Any:
     """A client whose watcher keeps the default policy's proportions in simulated time."""
     import dataclasses
 
-    from yotta_async import YottaClient
-    from yotta_async.resources._waiting import WatchPolicy
+    from yotta_async import WatchPolicy, YottaClient
 
     client = YottaClient(p["api_key"], p["base_url"])
     policy, fixed, s = WatchPolicy(), p.get("interval"), p["scale"]

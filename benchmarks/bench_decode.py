@@ -18,7 +18,7 @@ from collections.abc import Callable
 from benchmarks._common import Row, have, interleaved, missing, ratio_row
 from benchmarks._fixtures import list_body
 from yotta_async import _protocol as proto
-from yotta_async.resources._core import POD_LIST_DECODER
+from yotta_async.resources.pods import POD_LIST_DECODER
 
 BENCH = "1. decode"
 SUBJECTS = ("yotta-async (msgspec Structs)", "pydantic v2 models", "json.loads (dicts, as yottaml)")

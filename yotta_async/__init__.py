@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._validation import PodId
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -43,19 +44,24 @@ from .models import EnvVar, ExposePort, PersistentVolume, Pod, PodCreateRequest,
 
 if TYPE_CHECKING:  # the names below load on first use (see _LAZY)
     from ._backoff import Backoff
+    from ._bulk import SweepResult
     from ._client import YottaClient
-    from ._group import PodGroup
-    from ._watcher import PodChange
-    from .resources._bulk import SweepResult
+    from ._group import OnExit, PodGroup
+    from ._token import GROUP_ENV, TOKEN_ENV
+    from .waiting import PodChange, WatchPolicy
 
 # Public name -> the module that defines it, imported on first attribute access (PEP 562).
 # A new public name whose module imports asyncio, anyio or aiohttp belongs here, not in an
 # eager import above: tests/unit/test_import_cost.py fails otherwise.
 _LAZY: dict[str, str] = {
     "Backoff": "._backoff",
-    "PodChange": "._watcher",
+    "GROUP_ENV": "._token",
+    "OnExit": "._group",
+    "PodChange": ".waiting",
     "PodGroup": "._group",
-    "SweepResult": ".resources._bulk",
+    "SweepResult": "._bulk",
+    "TOKEN_ENV": "._token",
+    "WatchPolicy": ".waiting",
     "YottaClient": "._client",
 }
 
@@ -69,8 +75,10 @@ __all__ = [
     "ConfigurationError",
     "EnvVar",
     "ExposePort",
+    "GROUP_ENV",
     "InvalidRequestError",
     "InvalidStateError",
+    "OnExit",
     "PermissionDeniedError",
     "PersistentVolume",
     "Pod",
@@ -78,14 +86,17 @@ __all__ = [
     "PodCreateRequest",
     "PodFailedError",
     "PodGroup",
+    "PodId",
     "PodNotFoundError",
     "PodStatus",
     "RateLimitError",
     "ResponseDecodeError",
     "ServerError",
     "SweepResult",
+    "TOKEN_ENV",
     "ValidationError",
     "WaitTimeoutError",
+    "WatchPolicy",
     "YottaClient",
     "YottaError",
     "__version__",

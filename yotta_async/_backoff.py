@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 
+from ._validation import check_number
 from .errors import ValidationError
 
 __all__ = ["Backoff"]
@@ -29,17 +29,13 @@ class Backoff:
     jitter: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("initial", "maximum", "multiplier", "jitter"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-                raise ValidationError(name, f"must be a finite number, got {value!r}")
-        if not self.initial > 0:
-            raise ValidationError("initial", f"must be > 0, got {self.initial}")
+        check_number(self.initial, "initial")
+        check_number(self.maximum, "maximum")
         if not self.maximum >= self.initial:
             raise ValidationError("maximum", f"must be >= initial, got {self.maximum}")
-        if not self.multiplier >= 1:
-            raise ValidationError("multiplier", f"must be >= 1, got {self.multiplier}")
-        if not 0 <= self.jitter <= 1:
+        check_number(self.multiplier, "multiplier", minimum=1.0, inclusive=True)
+        check_number(self.jitter, "jitter", inclusive=True)
+        if not self.jitter <= 1:
             raise ValidationError("jitter", f"must be between 0 and 1, got {self.jitter}")
 
     def cap(self, attempt: int) -> float:

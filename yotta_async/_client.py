@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import random
 from functools import cached_property
@@ -13,17 +12,19 @@ from urllib.parse import urlsplit
 from ._backoff import Backoff
 from ._runtime import Clock, Sleep
 from ._session import Session
-from .errors import ConfigurationError
+from ._validation import check_number
+from .errors import ConfigurationError, ValidationError
+from .resources.pods import DEFAULT_RECONCILE_SETTLE, Pods, PodsSettings
+from .waiting import WatchPolicy
 
 if TYPE_CHECKING:
     import aiohttp
-
-    from .resources.pods import Pods
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_CONCURRENCY",
     "DEFAULT_MAX_RETRIES",
+    "DEFAULT_RECONCILE_SETTLE",
     "DEFAULT_TIMEOUT",
     "YottaClient",
 ]
@@ -57,6 +58,11 @@ class YottaClient:
     borrowed session. ``max_concurrency`` caps requests in flight (and sizes the owned
     connection pool); ``requests_per_second`` spaces request starts. ``sleep``, ``clock`` and
     ``rng`` are injectable so tests never really sleep.
+
+    ``watch_policy`` tunes the shared pod watcher (:class:`~yotta_async.WatchPolicy`) and
+    ``reconcile_settle`` the seconds between the two listings that decide a create whose
+    reply was lost made no pod; both are checked here, and can be changed later through
+    ``client.pods.watch_policy`` / ``client.pods.reconcile_settle`` (checked again).
     """
 
     def __init__(
@@ -75,6 +81,8 @@ class YottaClient:
         sleep: Sleep | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        watch_policy: WatchPolicy | None = None,
+        reconcile_settle: float = DEFAULT_RECONCILE_SETTLE,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get(ENV_API_KEY)
         key = _check_api_key(key)
@@ -97,6 +105,10 @@ class YottaClient:
         for name, fn in (("sleep", sleep), ("clock", clock)):
             if fn is not None and not callable(fn):
                 raise ConfigurationError(f"{name} must be callable, got {type(fn).__name__}")
+        try:
+            self._pods_settings = PodsSettings(watch_policy or WatchPolicy(), reconcile_settle)
+        except ValidationError as exc:
+            raise ConfigurationError(str(exc)) from None
         self._session = Session(
             api_key=key,
             base_url=url,
@@ -120,15 +132,13 @@ class YottaClient:
     @cached_property
     def pods(self) -> Pods:
         """The pods resource: create, list, get, pause, resume, delete, waiters, bulk helpers."""
-        from .resources.pods import Pods
-
-        return Pods(self)
+        return Pods(self._session, self._session.runtime, self._pods_settings)
 
     async def aclose(self) -> None:
         """Stop background work and close the owned HTTP session. Safe to call twice."""
         pods = self.__dict__.get("pods")
         if pods is not None:
-            await pods._aclose()
+            await pods.aclose()
         await self._session.aclose()
 
     async def __aenter__(self) -> YottaClient:
@@ -145,7 +155,7 @@ class YottaClient:
         await self.aclose()
 
     def __repr__(self) -> str:
-        key = "set" if self._session._api_key else "missing"
+        key = "set" if self._session.has_api_key else "missing"
         return f"YottaClient(base_url={self.base_url!r}, api_key=<{key}>)"
 
 
@@ -168,14 +178,11 @@ def _check_api_key(key: object) -> str | None:
 def _check_number(
     name: str, value: object, *, lo: float, allow_lo: bool, allow_inf: bool = False
 ) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if ok:
-        number = float(value)  # type: ignore[arg-type]
-        ok = (number >= lo if allow_lo else number > lo) and (allow_inf or math.isfinite(number))
-    if not ok:
-        bound = ">=" if allow_lo else ">"
-        kind = "number" if allow_inf else "finite number"
-        raise ConfigurationError(f"{name} must be a {kind} {bound} {lo:g}, got {value!r}")
+    # The shared rule (NaN never, inf only where allowed); a bad setting is a ConfigurationError.
+    try:
+        check_number(value, name, minimum=lo, inclusive=allow_lo, allow_inf=allow_inf)
+    except ValidationError as exc:
+        raise ConfigurationError(f"{name} {exc.message}") from None
 
 
 def _check_int(name: str, value: object, *, lo: int) -> None:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import anyio
 import msgspec
 
-from ._token import annotate, check_label, is_ambiguous, matching, new_token, token_of
+from ._ops import PodOps, map_concurrently
+from ._protocol import is_ambiguous
+from ._token import annotate, matching, new_token, token_of
+from ._validation import check_create_request, check_int, check_label, check_number, check_timeout
 from .errors import (
     AuthenticationError,
     CleanupError,
@@ -24,20 +28,17 @@ from .errors import (
     YottaError,
 )
 from .models import Pod, PodCreateRequest, PodStatus
-from .waiter import RUNNING, check_timeout
-
-if TYPE_CHECKING:
-    from .resources._bulk import PodsBulk
+from .models.status import PAUSE_SETTLED
+from .waiting import RUNNING
 
 __all__ = ["OnExit", "PodGroup"]
 
 logger = logging.getLogger("yotta_async")
 
 OnExit = Literal["delete", "pause", "keep"]
+"""What a group does with its pods when its block ends: delete them, pause them, or keep them."""
 _POLICIES = ("delete", "pause", "keep")
 S = PodStatus
-# Under "pause", these need nothing more: paused, or not billing and never coming back.
-_PAUSE_DONE = frozenset({S.PAUSED, S.FAILED, S.TERMINATING, S.TERMINATED})
 
 
 @dataclass(eq=False)
@@ -81,7 +82,7 @@ class PodGroup:
 
     def __init__(
         self,
-        pods: PodsBulk,
+        pods: PodOps,
         *,
         on_exit: OnExit = "delete",
         on_error: OnExit | None = None,
@@ -95,16 +96,12 @@ class PodGroup:
             on_error = "pause" if on_exit == "pause" else "delete"
         elif on_error not in _POLICIES:
             raise ValidationError("on_error", f"must be one of {', '.join(_POLICIES)}, got {on_error!r}")
-        if isinstance(cleanup_timeout, bool) or not isinstance(cleanup_timeout, (int, float)) \
-                or not 0 < cleanup_timeout < float("inf"):
-            raise ValidationError(
-                "cleanup_timeout", f"must be a number of seconds > 0, got {cleanup_timeout!r}"
-            )
+        timeout = check_number(cleanup_timeout, "cleanup_timeout")
         self.label = check_label(label) if label is not None else f"group-{new_token()[:12]}"
         self.on_exit: OnExit = on_exit
         self.on_error: OnExit = on_error
-        self.cleanup_timeout = float(cleanup_timeout)
-        self.concurrency = concurrency
+        self.cleanup_timeout = timeout
+        self.concurrency = check_int(concurrency, "concurrency", minimum=1)
         self._pods = pods
         self._entries: list[_Entry] = []
         self._state: Literal["new", "open", "closing", "closed"] = "new"
@@ -128,14 +125,12 @@ class PodGroup:
     # -- creating ----------------------------------------------------------------------------
     async def create(self, request: PodCreateRequest | None = None, /, **fields: Any) -> Pod:
         """Create one pod in the group (arguments as in ``client.pods.create``); exactly once."""
-        from .resources._core import _request
-
         self._check_open()
-        req = _request(request, fields)
+        req = check_create_request(request, fields)
         entry = _Entry(new_token())
         self._entries.append(entry)  # registered before anything is sent
         try:
-            pod = await self._pods._create_tokened(req, entry.token, self.label)
+            pod = await self._pods.create_with_token(req, entry.token, group=self.label)
         except YottaError as exc:
             entry.state = "unknown" if is_ambiguous(exc) else "failed"
             raise
@@ -169,16 +164,13 @@ class PodGroup:
         ``wait=True`` waits with ``wait_all(until=RUNNING, timeout=timeout)``; a pod that
         FAILS raises ``PodFailedError``.
         """
-        from .resources._core import _request
-
         self._check_open()
-        req = _request(request, fields)
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise ValidationError("count", f"must be an integer >= 1, got {count!r}")
+        req = check_create_request(request, fields)
+        check_int(count, "count", minimum=1)
         if wait:  # checked now, not by wait_all after the pods exist
-            check_timeout(timeout, RUNNING)
+            check_timeout(timeout, RUNNING.default_timeout)
         reqs = [req] if count == 1 else [_renamed(req, f"{req.name}-{i}") for i in range(count)]
-        results = await self._pods._map(self.create, reqs, self.concurrency, False)
+        results = await map_concurrently(self.create, reqs, self.concurrency, False)
         for result in results:
             if isinstance(result, YottaError):
                 raise result
@@ -206,7 +198,7 @@ class PodGroup:
         if self._state != "new":
             raise ValidationError("group", "a PodGroup can be entered only once")
         self._state = "open"
-        self._pods._register(self)
+        self._pods.groups.add(self)
         return self
 
     async def __aexit__(
@@ -221,7 +213,7 @@ class PodGroup:
             failures, interrupted = await self._shielded(policy)
         finally:
             self._state = "closed"
-            self._pods._unregister(self)
+            self._pods.groups.discard(self)
         if failures:
             error = CleanupError(_describe(failures, policy, self), failures=failures, original=exc)
             carrier = interrupted if interrupted is not None else exc
@@ -243,7 +235,11 @@ class PodGroup:
         """
         if policy == "keep" or not self._entries:
             return {}, None
-        job = asyncio.ensure_future(_Cleanup(self, policy).run())
+        cleanup = _Cleanup(
+            self._pods, list(self._entries), policy, self.concurrency, self.cleanup_timeout,
+            self._refresh,
+        )
+        job = asyncio.ensure_future(cleanup.run())
         interrupted: BaseException | None = None
         with anyio.CancelScope(shield=True):
             while True:
@@ -259,11 +255,21 @@ class PodGroup:
 class _Cleanup:
     """One cleanup pass: list, act on every pod carrying the group's tokens, poll until done."""
 
-    def __init__(self, group: PodGroup, policy: OnExit) -> None:
-        self.group = group
-        self.pods = group._pods
+    def __init__(
+        self,
+        pods: PodOps,
+        entries: list[_Entry],
+        policy: OnExit,
+        concurrency: int,
+        timeout: float,
+        refresh: Callable[[list[Pod]], None],
+    ) -> None:
+        self.pods = pods
         self.policy = policy
-        self.entries = list(group._entries)
+        self.entries = entries
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.refresh = refresh
         self.tokens = frozenset(e.token for e in self.entries)
         self.seen: dict[int, Pod] = {}  # every pod found with our tokens, latest snapshot
         self.gone: set[int] = set()
@@ -271,20 +277,20 @@ class _Cleanup:
         self.list_error: YottaError | None = None
 
     async def run(self) -> dict[int | None, BaseException]:
-        session = self.pods._session
-        with anyio.move_on_after(self.group.cleanup_timeout):
-            start = session._clock()
+        runtime = self.pods.runtime
+        with anyio.move_on_after(self.timeout):
+            start = runtime.clock()
             quiet = 0
             while True:
                 pending = await self._round()
                 if pending is not None and not pending and not self._unsettled(start):
-                    self.group._refresh(list(self.seen.values()))
+                    self.refresh(list(self.seen.values()))
                     return {}
                 if isinstance(self.list_error, _HOPELESS):
                     break  # a revoked key or a closed client will not mend by waiting
-                await session._sleep(self.pods.watch_policy.interval(quiet, session._rng))
+                await runtime.sleep(self.pods.watch_policy.interval(quiet, runtime.rng))
                 quiet += 1
-        self.group._refresh(list(self.seen.values()))
+        self.refresh(list(self.seen.values()))
         return self._failures()
 
     def _verdict(self, status: PodStatus) -> Literal["done", "act", "wait"]:
@@ -292,7 +298,7 @@ class _Cleanup:
             if status is S.TERMINATED:
                 return "done"
             return "wait" if status is S.TERMINATING else "act"
-        if status in _PAUSE_DONE:
+        if status in PAUSE_SETTLED:
             return "done"
         return "act" if status is S.RUNNING else "wait"
 
@@ -310,7 +316,7 @@ class _Cleanup:
         # unless it was already seen in its final state (then it has just aged out).
         finished = {pid for pid, p in self.seen.items() if self._verdict(p.status) == "done"}
         missing = sorted(known.keys() - set(mine) - self.gone - finished)
-        got = await self.pods._map(self.pods.get, missing, self.group.concurrency, True)
+        got = await map_concurrently(self.pods.get, missing, self.concurrency)
         for pid, outcome in zip(missing, got, strict=True):
             if isinstance(outcome, PodNotFoundError):
                 self.gone.add(pid)
@@ -323,7 +329,7 @@ class _Cleanup:
         self.seen.update(mine)
         todo = [p for p in mine.values() if self._verdict(p.status) == "act"]
         action = self.pods.delete if self.policy == "delete" else self.pods.pause
-        acted = await self.pods._map(action, [p.id for p in todo], self.group.concurrency, True)
+        acted = await map_concurrently(action, [p.id for p in todo], self.concurrency)
         for pod, result in zip(todo, acted, strict=True):
             if isinstance(result, PodNotFoundError):
                 self.gone.add(pod.id)
@@ -340,13 +346,13 @@ class _Cleanup:
             if entry.state == "sending":
                 return True  # still in flight (sent from outside the block): wait for it
             if (entry.state == "unknown" and entry.token not in found
-                    and self.pods._session._clock() - start < self.pods.reconcile_settle):
+                    and self.pods.runtime.clock() - start < self.pods.reconcile_settle):
                 return True
         return False
 
     def _failures(self) -> dict[int | None, BaseException]:
         out: dict[int | None, BaseException] = {}
-        timeout = self.group.cleanup_timeout
+        timeout = self.timeout
         for pid, pod in self.seen.items():
             if pid in self.gone or self._verdict(pod.status) == "done":
                 continue

@@ -1,4 +1,4 @@
-"""Pure protocol functions: headers, envelope decoding, error choice and ``Retry-After``."""
+"""Pure protocol rules: headers, envelope decoding, error choice, ``Retry-After``, retry verdicts."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 from .errors import (
+    APIConnectionError,
     APIError,
     AuthenticationError,
     InvalidRequestError,
@@ -19,9 +20,18 @@ from .errors import (
     RateLimitError,
     ResponseDecodeError,
     ServerError,
+    YottaError,
 )
 
 T = TypeVar("T")
+
+# How a call may be retried (``Session.request(retry=...)``).
+RETRY_ALWAYS = "always"
+# Creates are retried only on failures that prove the server never processed them.
+RETRY_UNSENT = "unsent"
+# Waiters and the watcher retry on their own schedule, within their deadline.
+RETRY_NEVER = "never"
+RetryMode = str
 
 SUCCESS = 10000
 CODE_ERRORS: Mapping[int, type[APIError]] = {
@@ -272,3 +282,58 @@ def is_retryable_status(http_status: int, code: int | None) -> bool:
 def _status_text(http_status: int, body: bytes) -> str:
     snippet = body[:120].decode("utf-8", "replace").strip()
     return f"HTTP {http_status}" + (f": {snippet}" if snippet else "")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is worth retrying: connection trouble, 429, 5xx or code 10002.
+
+    >>> is_transient(ServerError("boom", http_status=503))
+    True
+    """
+    if isinstance(exc, APIConnectionError):
+        return True
+    if isinstance(exc, APIError):
+        return is_retryable_status(exc.http_status or 0, exc.code)
+    if isinstance(exc, ResponseDecodeError):
+        return exc.http_status is not None and is_retryable_status(exc.http_status, None)
+    return False
+
+
+def never_processed(exc: BaseException) -> bool:
+    """Whether the failure proves the server did not act on the request (429, refused)."""
+    if isinstance(exc, RateLimitError):
+        return True
+    return isinstance(exc, APIConnectionError) and not exc.request_sent
+
+
+def is_ambiguous(exc: BaseException) -> bool:
+    """Whether a failed create may nevertheless have made a pod.
+
+    True for a dropped connection or timeout after the request was sent, a 5xx or code
+    10002 reply, and an undecodable reply that was not a 4xx (a 2xx with a garbled body most
+    likely *did* create the pod). Everything else (validation, 4xx business errors, 401,
+    429, connection refused) proves the server did not act.
+    """
+    if isinstance(exc, APIConnectionError):
+        return exc.request_sent
+    if isinstance(exc, ServerError):
+        return True
+    if isinstance(exc, ResponseDecodeError):
+        return exc.http_status is None or not 400 <= exc.http_status < 500
+    return False
+
+
+def may_retry(exc: YottaError, mode: RetryMode, *, proven_unprocessed: bool = False) -> bool:
+    """Whether a failed attempt may be sent again under ``mode`` (attempt budget aside).
+
+    ``proven_unprocessed`` is set once reconciliation has shown that an ambiguous failure
+    made nothing (no pod carries the create's token): the request is then as safe to send
+    again as one that never left.
+    """
+    if mode == RETRY_NEVER:
+        return False
+    if proven_unprocessed:
+        return True
+    if mode == RETRY_UNSENT and not never_processed(exc):
+        return False
+    return is_transient(exc)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 from .errors import (
     APIConnectionError,
-    APIError,
     APITimeoutError,
     ConfigurationError,
     RateLimitError,
@@ -34,17 +33,18 @@ from .errors import (
 
 T = TypeVar("T")
 Params = Sequence[tuple[str, str]]
+# Called on an ambiguous failure: the result the server did produce, or None if it provably
+# produced nothing (then the request is sent again); raises if it cannot tell.
+Reconcile = Callable[[YottaError], Awaitable["T | None"]]
 
 logger = logging.getLogger("yotta_async")
 
 USER_AGENT = f"yotta-async/{__version__}"
 MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 
-# Creates are retried only on failures that prove the server never processed them.
-RETRY_ALWAYS = "always"
-RETRY_UNSENT = "unsent"
-# Waiters and the watcher retry on their own schedule, within their deadline.
-RETRY_NEVER = "never"
+RETRY_ALWAYS = proto.RETRY_ALWAYS
+RETRY_UNSENT = proto.RETRY_UNSENT
+RETRY_NEVER = proto.RETRY_NEVER
 
 # For replies whose data the caller ignores: Raw skips parsing it.
 IGNORE_DATA: proto.ReplyDecoder[msgspec.Raw] = proto.ReplyDecoder(msgspec.Raw)
@@ -92,9 +92,6 @@ class Session:
         self.runtime = Runtime(
             clock=clock or time.monotonic, sleep=sleep or anyio.sleep, rng=rng or random.Random()
         )
-        self._sleep: Sleep = self.runtime.sleep
-        self._clock: Clock = self.runtime.clock
-        self._rng = self.runtime.rng
         self._limiter: anyio.CapacityLimiter | None = None
         self._interval = 1.0 / requests_per_second if requests_per_second else 0.0
         self._next_start = 0.0
@@ -105,7 +102,13 @@ class Session:
     # -- lifecycle ---------------------------------------------------------------------
     @property
     def closed(self) -> bool:
+        """Whether :meth:`aclose` has been called."""
         return self._closed
+
+    @property
+    def has_api_key(self) -> bool:
+        """Whether a key is configured (the key itself is never exposed)."""
+        return bool(self._api_key)
 
     def _http(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -147,9 +150,9 @@ class Session:
 
     async def _cooled(self) -> None:
         """Wait until no 429 cooldown is in force (it may be extended while we wait)."""
-        while (wait := self._cooldown_until - self._clock()) > 0:
+        while (wait := self._cooldown_until - self.runtime.clock()) > 0:
             until = self._cooldown_until
-            await self._sleep(wait)
+            await self.runtime.sleep(wait)
             # Served in full unless a new 429 extended it meanwhile. Not re-reading the clock
             # keeps an injected sleep that does not move the clock from spinning.
             if self._cooldown_until <= until:
@@ -157,7 +160,7 @@ class Session:
 
     async def _pace(self) -> None:
         while True:
-            now = self._clock()
+            now = self.runtime.clock()
             wait = self._cooldown_until - now
             if self._interval:
                 start = max(now, self._next_start, self._cooldown_until)
@@ -166,12 +169,12 @@ class Session:
             if wait <= 0:
                 return
             until = self._cooldown_until
-            await self._sleep(wait)
+            await self.runtime.sleep(wait)
             if self._interval or self._cooldown_until <= until:
                 return
 
     def _cool_down(self, seconds: float) -> None:
-        now = self._clock()
+        now = self.runtime.clock()
         if now >= self._cooldown_until:  # a new episode: the replies of one burst count once
             self._resize(self._window / 2)
             logger.debug("429: pausing requests for %.2fs; in-flight cap now %d",
@@ -197,9 +200,16 @@ class Session:
         *,
         params: Params | None = None,
         body: bytes | None = None,
-        retry: str = RETRY_ALWAYS,
+        retry: proto.RetryMode = RETRY_ALWAYS,
+        reconcile: Reconcile[T] | None = None,
     ) -> T:
-        """Send one API call (with retries) and return its decoded ``data``."""
+        """Send one API call (with retries) and return its decoded ``data``.
+
+        ``retry`` says which failures may be sent again (:func:`_protocol.may_retry`).
+        ``reconcile``, for a create, is consulted on an *ambiguous* failure: what it finds is
+        returned; ``None`` (provably nothing was made) lets the request be sent again on the
+        same backoff and attempt budget as any retry.
+        """
         if not self._api_key:
             raise ConfigurationError(
                 "no API key: pass api_key=... to YottaClient or set YOTTA_API_KEY "
@@ -210,7 +220,13 @@ class Session:
             try:
                 return await self._attempt(method, path, decoder, params, body, attempt)
             except YottaError as exc:
-                delay = self._retry_delay(exc, attempt, retry)
+                absent = False
+                if reconcile is not None and proto.is_ambiguous(exc):
+                    found = await reconcile(exc)
+                    if found is not None:
+                        return found
+                    absent = True
+                delay = self._retry_delay(exc, attempt, retry, absent)
                 if isinstance(exc, RateLimitError):
                     # Every 429 slows the whole client, whether it is retried here or by its
                     # caller (waiters and the watcher retry on their own schedule).
@@ -222,17 +238,15 @@ class Session:
                     "retrying %s %s in %.2fs after %s (attempt %d of %d)",
                     method, path, delay, type(exc).__name__, attempt + 1, self.max_retries,
                 )
-                await self._sleep(delay)
+                await self.runtime.sleep(delay)
                 attempt += 1
 
-    def _retry_delay(self, exc: YottaError, attempt: int, mode: str) -> float | None:
-        if attempt >= self.max_retries or mode == RETRY_NEVER:
+    def _retry_delay(
+        self, exc: YottaError, attempt: int, mode: proto.RetryMode, absent: bool
+    ) -> float | None:
+        if attempt >= self.max_retries or not proto.may_retry(exc, mode, proven_unprocessed=absent):
             return None
-        if mode == RETRY_UNSENT and not _never_processed(exc):
-            return None
-        if not is_transient(exc):
-            return None
-        delay = self.backoff.delay(attempt, self._rng)
+        delay = self.backoff.delay(attempt, self.runtime.rng)
         hint = exc.retry_after if isinstance(exc, RateLimitError) else None
         if hint is not None:
             if hint > self.max_retry_after:
@@ -259,7 +273,7 @@ class Session:
             # Only now: the client (or a borrowed session) may have been closed while we
             # queued, and aiohttp would then raise a bare RuntimeError.
             http = self._http()
-            started = self._clock()
+            started = self.runtime.clock()
             status = 0
             try:
                 async with http.request(
@@ -291,7 +305,7 @@ class Session:
                     logger.debug(
                         "%s %s -> %s (attempt %d, %.1f ms)",
                         method, path, status or "no response", attempt + 1,
-                        (self._clock() - started) * 1000,
+                        (self.runtime.clock() - started) * 1000,
                     )
         return proto.parse_reply(raw, status, resp_headers, decoder, method, path, self._secret)
 
@@ -325,24 +339,6 @@ def _connection_error(
 
     unsent = isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError))
     return cls(message, method=method, path=path, request_sent=not unsent)
-
-
-def _never_processed(exc: YottaError) -> bool:
-    """True where the failure proves the server did not act on the request."""
-    if isinstance(exc, RateLimitError):
-        return True
-    return isinstance(exc, APIConnectionError) and not exc.request_sent
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether ``exc`` is worth retrying: connection trouble, 429, 5xx or code 10002."""
-    if isinstance(exc, APIConnectionError):
-        return True
-    if isinstance(exc, APIError):
-        return proto.is_retryable_status(exc.http_status or 0, exc.code)
-    if isinstance(exc, ResponseDecodeError):
-        return exc.http_status is not None and proto.is_retryable_status(exc.http_status, None)
-    return False
 
 
 def encode(value: Any) -> bytes:

@@ -11,7 +11,8 @@ The variables are visible inside the container like any other; they hold no secr
 Opt out per call with ``client.pods.create(request, client_token=False)`` (which also gives up
 exactly-once reconciliation: an ambiguous failure is then raised as it is).
 
-Reconciliation (``PodsCore.create``), on an *ambiguous* failure (:func:`is_ambiguous`):
+Reconciliation (``client.pods.create``), on an *ambiguous* failure
+(:func:`yotta_async._protocol.is_ambiguous`):
 
 1. list the pods (a listing that started after the failure; concurrent creates share one,
    see :class:`PodLister`) and look for the token: found means created, and that pod is
@@ -30,14 +31,15 @@ remedy for what it leaves.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 
 import anyio
 import msgspec
 
-from .errors import APIConnectionError, ResponseDecodeError, ServerError, ValidationError
+from ._protocol import is_ambiguous
+from ._validation import check_label, check_token
+from .errors import ValidationError
 from .models import EnvVar, Pod, PodCreateRequest
 
 __all__ = [
@@ -57,30 +59,14 @@ __all__ = [
 ]
 
 TOKEN_ENV = "YOTTA_ASYNC_TOKEN"
+"""The environment variable that carries a create's client token on the pod (exactly-once, sweep)."""
 GROUP_ENV = "YOTTA_ASYNC_GROUP"
+"""The environment variable that carries a pod group's label on each of its pods."""
 RESERVED_ENV = frozenset({TOKEN_ENV, GROUP_ENV})
-
-# Env values travel through a shell inside the pod; keep them to a boring, quote-free set.
-_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
-
 
 def new_token() -> str:
     """A fresh, random client token (uuid4 as 32 hex characters)."""
     return uuid.uuid4().hex
-
-
-def check_token(token: str, field: str = "client_token") -> str:
-    """``token`` if it is 1-128 characters of ``[A-Za-z0-9_.:-]``; ``ValidationError`` otherwise."""
-    if not isinstance(token, str) or not _SAFE.match(token):
-        raise ValidationError(
-            field, f"must be 1-128 characters of letters, digits, '_', '.', ':' or '-', got {token!r}"
-        )
-    return token
-
-
-def check_label(label: str, field: str = "label") -> str:
-    """A group label: same alphabet and length as a token."""
-    return check_token(label, field)
 
 
 def stamp(request: PodCreateRequest, token: str, group: str | None = None) -> PodCreateRequest:
@@ -115,23 +101,6 @@ def token_of(pod: Pod) -> str | None:
 def group_of(pod: Pod) -> str | None:
     """The group label a pod was created with, or ``None``."""
     return pod.env(GROUP_ENV)
-
-
-def is_ambiguous(exc: BaseException) -> bool:
-    """Whether a failed create may nevertheless have made a pod.
-
-    True for a dropped connection or timeout after the request was sent, a 5xx or code
-    10002 reply, and an undecodable reply that was not a 4xx (a 2xx with a garbled body most
-    likely *did* create the pod). Everything else (validation, 4xx business errors, 401,
-    429, connection refused) proves the server did not act.
-    """
-    if isinstance(exc, APIConnectionError):
-        return exc.request_sent
-    if isinstance(exc, ServerError):
-        return True
-    if isinstance(exc, ResponseDecodeError):
-        return exc.http_status is None or not 400 <= exc.http_status < 500
-    return False
 
 
 class PodLister:

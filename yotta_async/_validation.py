@@ -2,16 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from .errors import ValidationError
+from .models import PodCreateRequest, PodStatus
 
-__all__ = ["INT64_MAX", "ResourceId", "check_id", "check_ids"]
+__all__ = [
+    "INT64_MAX",
+    "PodId",
+    "ResourceId",
+    "check_callable",
+    "check_create_request",
+    "check_id",
+    "check_ids",
+    "check_instance",
+    "check_int",
+    "check_items",
+    "check_label",
+    "check_number",
+    "check_statuses",
+    "check_strings",
+    "check_timeout",
+    "check_token",
+]
+
+T = TypeVar("T")
 
 ResourceId = int | str
 """An API id as callers may pass it: an int, or a string of ASCII digits."""
 
+PodId = ResourceId
+"""A pod id as callers may pass it: ``123`` or ``"123"`` (checked as a positive int64)."""
+
 INT64_MAX = 2**63 - 1
+
+# Tokens and labels travel as env values through a shell inside the pod: a quote-free set.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+# Iterating any of these yields characters or small ints, never what the caller meant.
+_NOT_ITERABLES = (str, bytes, bytearray, memoryview)
 
 
 def check_id(value: object, field: str = "id") -> int:
@@ -30,12 +61,143 @@ def check_id(value: object, field: str = "id") -> int:
     return value
 
 
+def check_items(values: object, field: str) -> list[Any]:
+    """``values`` as a list; a ``str``/``bytes`` or a non-iterable is refused as a whole.
+
+    >>> check_items(b"ab", "ids")
+    Traceback (most recent call last):
+    ...
+    yotta_async.errors.ValidationError: ids: expected an iterable, got bytes
+    """
+    if isinstance(values, _NOT_ITERABLES) or not isinstance(values, Iterable):
+        raise ValidationError(field, f"expected an iterable, got {type(values).__name__}")
+    return list(values)
+
+
 def check_ids(values: object, field: str = "ids") -> list[int]:
     """Every element of ``values`` through :func:`check_id`, in order.
 
     A ``str`` or ``bytes`` is refused as a whole: iterating it would yield characters or
     small ints (``b"ab"`` is pods 97 and 98), never what the caller meant.
     """
-    if isinstance(values, (str, bytes, bytearray, memoryview)) or not isinstance(values, Iterable):
+    if isinstance(values, _NOT_ITERABLES) or not isinstance(values, Iterable):
         raise ValidationError(field, f"expected an iterable of ids, got {type(values).__name__}")
     return [check_id(value, f"{field}[{i}]") for i, value in enumerate(values)]
+
+
+def check_number(
+    value: object,
+    field: str,
+    *,
+    minimum: float = 0.0,
+    inclusive: bool = False,
+    allow_inf: bool = False,
+) -> float:
+    """``value`` as a float above ``minimum`` (or equal, if ``inclusive``).
+
+    The one rule for infinity and NaN: NaN is always refused (it compares false with every
+    bound, so it would slip through checks written as ``not value <= 0``); ``inf`` only
+    where the caller asked for it (``allow_inf``: "wait forever", "no cap"). ``bool`` is
+    refused although it is an ``int``.
+
+    >>> check_number(float("inf"), "timeout", allow_inf=True)
+    inf
+    """
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    number = float(value) if ok else math.nan  # type: ignore[arg-type]
+    ok = ok and not math.isnan(number) and (allow_inf or math.isfinite(number))
+    ok = ok and (number >= minimum if inclusive else number > minimum)
+    if not ok:
+        kind = "number" if allow_inf else "finite number"
+        raise ValidationError(
+            field, f"must be a {kind} {'>=' if inclusive else '>'} {minimum:g}, got {value!r}"
+        )
+    return number
+
+
+def check_int(value: object, field: str, *, minimum: int = 0) -> int:
+    """``value`` as an int ``>= minimum`` (``bool`` refused)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValidationError(field, f"must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def check_timeout(value: object, default: float, field: str = "timeout") -> float:
+    """Seconds for a deadline: ``None`` means ``default``; ``math.inf`` means no deadline."""
+    if value is None:
+        return default
+    return check_number(value, field, allow_inf=True)
+
+
+def check_token(token: object, field: str = "client_token") -> str:
+    """``token`` if it is 1-128 characters of ``[A-Za-z0-9_.:-]``; ``ValidationError`` otherwise."""
+    if not isinstance(token, str) or not _NAME.match(token):
+        raise ValidationError(
+            field, f"must be 1-128 characters of letters, digits, '_', '.', ':' or '-', got {token!r}"
+        )
+    return token
+
+
+def check_label(label: object, field: str = "label") -> str:
+    """A group label: same alphabet and length as a token."""
+    return check_token(label, field)
+
+
+def check_strings(values: object, field: str) -> list[str]:
+    """Non-empty strings; ``None`` is none, and one lone ``str`` is a list of one."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    out = []
+    for i, value in enumerate(check_items(values, field)):
+        if not isinstance(value, str) or not value:
+            raise ValidationError(f"{field}[{i}]", f"expected a non-empty string, got {value!r}")
+        out.append(value)
+    return out
+
+
+def check_statuses(values: object, field: str = "statuses") -> list[PodStatus]:
+    """Known pod statuses (members, names, aliases or legacy ints); a lone one is a list of one."""
+    if values is None:
+        return []
+    if isinstance(values, (str, int)):
+        values = [values]
+    out = []
+    for i, value in enumerate(check_items(values, field)):
+        try:
+            status = PodStatus(value)
+        except ValueError:
+            raise ValidationError(f"{field}[{i}]", f"not a pod status: {value!r}") from None
+        if not status.is_known:
+            raise ValidationError(f"{field}[{i}]", f"not a pod status: {value!r}")
+        out.append(status)
+    return out
+
+
+def check_instance(value: object, kind: type[T], field: str) -> T:
+    """``value`` if it is a ``kind``; ``ValidationError`` naming what it was otherwise."""
+    if not isinstance(value, kind):
+        raise ValidationError(field, f"expected a {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def check_callable(value: object, field: str) -> Callable[..., Any]:
+    """``value`` if it can be called."""
+    if not callable(value):
+        raise ValidationError(field, f"expected a callable, got {type(value).__name__}")
+    return value
+
+
+def check_create_request(request: object, fields: dict[str, Any]) -> PodCreateRequest:
+    """A validated ``PodCreateRequest`` from a request object *or* keyword fields (not both)."""
+    if request is not None and fields:
+        raise ValidationError("request", "pass a PodCreateRequest or keyword fields, not both")
+    if request is None:
+        return PodCreateRequest.build(**fields)
+    if not isinstance(request, PodCreateRequest):
+        raise ValidationError(
+            "request", f"expected a PodCreateRequest, got {type(request).__name__}"
+        )
+    request.validate()  # it may have been mutated since construction
+    return request

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import inspect
 import re
 from collections.abc import Iterator
@@ -24,6 +26,7 @@ def _public(package: ModuleType) -> list[tuple[str, object]]:
 
 
 PUBLIC = [item for package in PACKAGES for item in _public(package)]
+_PACKAGE_OF = {f"{p.__name__}.{n}": p for p in PACKAGES for n in p.__all__}
 
 
 def _own_doc(obj: object) -> str:
@@ -34,6 +37,29 @@ def _own_doc(obj: object) -> str:
     if inspect.isclass(obj) and doc.startswith(f"{obj.__name__}("):  # dataclass/namedtuple default
         return ""
     return doc.strip()
+
+
+def _defining_module(package: ModuleType, name: str) -> ModuleType:
+    """The module ``package/__init__.py`` imports ``name`` from (TYPE_CHECKING imports too)."""
+    assert package.__file__ is not None
+    tree = ast.parse(Path(package.__file__).read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and any(a.name == name for a in node.names):
+            return importlib.import_module("." * node.level + (node.module or ""), package.__name__)
+    return package
+
+
+def _attribute_doc(module: ModuleType, name: str) -> str:
+    """The string literal right after the top-level assignment of ``name`` in ``module``."""
+    assert module.__file__ is not None
+    body = ast.parse(Path(module.__file__).read_text(encoding="utf-8")).body
+    for node, after in zip(body, body[1:]):
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets) and isinstance(after, ast.Expr):
+            value = after.value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                return value.value.strip()
+    return ""
 
 
 def _members(cls: type) -> Iterator[tuple[str, object]]:
@@ -55,6 +81,13 @@ def test_the_packages_export_something() -> None:
 
 @pytest.mark.parametrize(("name", "obj"), PUBLIC, ids=[n for n, _ in PUBLIC])
 def test_public_name_has_a_docstring(name: str, obj: object) -> None:
+    if not (inspect.isclass(obj) or inspect.isroutine(obj) or inspect.ismodule(obj)):
+        # A constant or a type alias: its docstring is the string literal after it (PEP 257
+        # attribute docstring), which is what mkdocstrings shows.
+        package = _PACKAGE_OF[name]
+        short = name.rsplit(".", 1)[1]
+        assert _attribute_doc(_defining_module(package, short), short), f"{name} has no attribute docstring"
+        return
     assert _own_doc(obj), f"{name} has no docstring of its own"
     if inspect.isclass(obj) and obj.__module__.startswith("yotta_async"):
         missing = [m for m, fn in _members(obj) if not _own_doc(fn)]
@@ -62,17 +95,26 @@ def test_public_name_has_a_docstring(name: str, obj: object) -> None:
 
 
 def test_client_pods_methods_have_docstrings() -> None:
-    # client.pods is reached through a property, not an exported name: check its class too.
-    from yotta_async.resources.pods import Pods
+    # client.pods is reached through a property, not an exported name: check its classes too
+    # (the endpoints, and the waiters and bulk helpers it composes).
+    import yotta_async.resources.pods as pods_module
 
+    classes = [pods_module.Pods, type_of_attr(pods_module, "PodWaits"), type_of_attr(pods_module, "PodBulk")]
     missing = [
         f"{cls.__name__}.{m}"
-        for cls in Pods.__mro__
+        for top in classes
+        for cls in top.__mro__
         if cls.__module__.startswith("yotta_async")
         for m, fn in _members(cls)
         if not _own_doc(fn)
     ]
     assert not missing
+
+
+def type_of_attr(module: ModuleType, name: str) -> type:
+    value = getattr(module, name)
+    assert inspect.isclass(value), name
+    return value
 
 
 def test_every_public_name_is_in_the_api_reference() -> None:

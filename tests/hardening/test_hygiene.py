@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.hardening._util import VALID_FIELDS
-from yotta_async import ConfigurationError, PodCreateRequest, PodStatus, YottaClient
-from yotta_async.resources._waiting import WatchPolicy
+from yotta_async import ConfigurationError, PodCreateRequest, PodStatus, WatchPolicy, YottaClient
 from yotta_async.testing import ManualClock, Simulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +48,7 @@ async def rig() -> AsyncIterator[tuple[Simulator, YottaClient, list[int]]]:
 
 
 def poller_running(client: YottaClient) -> bool:
-    return "_watcher" in vars(client.pods) and client.pods._watcher.running
+    return client.pods.waits.watcher.running
 
 
 async def test_breaking_out_of_watch_stops_the_poller() -> None:

@@ -363,7 +363,7 @@ async def test_random_replies_give_results_or_yotta_errors(rig: Rig, reply: Repl
 def test_pod_decoder_raises_only_decode_errors(data: Any) -> None:
     """The same property without HTTP, so hypothesis can search the decoder harder."""
     from yotta_async import _protocol as proto
-    from yotta_async.resources._core import POD_DECODER
+    from yotta_async.resources.pods import POD_DECODER
 
     body = json.dumps({"code": 10000, "message": "ok", "data": data}).encode()
     envelope = proto.decode_envelope(body, 200, "GET", "/v2/pods/1")

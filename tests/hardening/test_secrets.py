@@ -27,11 +27,11 @@ from yotta_async import (
     ConfigurationError,
     PodCreateRequest,
     PodStatus,
+    WatchPolicy,
     YottaClient,
     YottaError,
     __version__,
 )
-from yotta_async.resources._waiting import WatchPolicy
 from yotta_async.testing import FaultPlan, FaultRule, ManualClock, Simulator
 
 KEY = "yk-7Qm2Xv9LrT4pW8nB3sD6fH1jK5"

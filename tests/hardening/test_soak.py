@@ -23,9 +23,16 @@ from collections import Counter
 import psutil  # type: ignore[import-untyped]
 import pytest
 
-from yotta_async import Backoff, InvalidStateError, PodCreateRequest, PodStatus, YottaClient, YottaError
+from yotta_async import (
+    Backoff,
+    InvalidStateError,
+    PodCreateRequest,
+    PodStatus,
+    WatchPolicy,
+    YottaClient,
+    YottaError,
+)
 from yotta_async._token import TOKEN_ENV
-from yotta_async.resources._waiting import WatchPolicy
 from yotta_async.testing import FaultPlan, FaultRule, ManualClock, Simulator
 
 PODS = 2000
@@ -167,7 +174,7 @@ async def test_soak_two_thousand_pods_under_faults() -> None:
             tracemalloc.stop()
             retained = sum(stat.size for stat in snapshot.statistics("filename"))
             rss_after = settled_rss(sim, clock, process)
-            assert not client.pods._watcher.running  # no waiter left: the poller stopped
+            assert not client.pods.waits.watcher.running  # no waiter left: the poller stopped
     for _ in range(20):
         await asyncio.sleep(0)
     assert not other_tasks(), other_tasks()

@@ -22,9 +22,9 @@ from yotta_async import (
     Backoff,
     PodStatus,
     WaitTimeoutError,
+    WatchPolicy,
     YottaClient,
 )
-from yotta_async.resources._waiting import WatchPolicy
 from yotta_async.testing import ManualClock, Simulator
 
 TIMEOUT = 0.2
@@ -211,7 +211,7 @@ async def test_shared_waiter_cuts_off_a_hung_poll_shortly_after_its_deadline() -
     server = RawServer(never_answers)
     async with server.running() as url, YottaClient("k", url, timeout=4.0) as client:
         exc, elapsed = await timed(client.pods.wait_all([BIG_ID], timeout=0.3))
-        assert not client.pods._watcher.running
+        assert not client.pods.waits.watcher.running
     assert isinstance(exc, WaitTimeoutError), repr(exc)
     assert elapsed < 0.3 + 1.0 + SLACK
 
@@ -248,5 +248,5 @@ async def test_shared_watcher_deadline_within_one_poll_interval(timeout: float, 
             with pytest.raises(WaitTimeoutError):
                 await client.pods.wait_all(ids, until=PodStatus.RUNNING, timeout=timeout)
             waited = clock.now() - started
-            assert not client.pods._watcher.running
+            assert not client.pods.waits.watcher.running
     assert timeout <= waited <= timeout + interval

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from yotta_async import Backoff, YottaClient
-from yotta_async.resources._waiting import WatchPolicy
+from yotta_async import Backoff, WatchPolicy, YottaClient
 from yotta_async.testing import Simulator
 
 

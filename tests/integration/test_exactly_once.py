@@ -21,7 +21,8 @@ from yotta_async import (
     ValidationError,
     YottaClient,
 )
-from yotta_async._token import GROUP_ENV, TOKEN_ENV, is_ambiguous
+from yotta_async._protocol import is_ambiguous
+from yotta_async._token import GROUP_ENV, TOKEN_ENV
 from yotta_async.models import EnvVar
 from yotta_async.testing import FaultPlan, FaultRule, Simulator
 from yotta_async.testing._state import SimPod
@@ -144,14 +145,12 @@ async def test_without_a_settle_a_late_listing_means_a_duplicate_the_documented_
     assert len(set(tokens(sim))) == 1
 
 
-async def test_rate_limit_is_retried_by_the_session_without_reconciling(
-    sim: Simulator, client: YottaClient
-) -> None:
+async def test_rate_limit_is_retried_by_the_session_without_reconciling(sim: Simulator) -> None:
     # The simulator's hint is 1 s; the client's clock and sleep are fake, so nobody waits.
     sim.faults = FaultPlan({POST: FaultRule(rate_limit=1.0, retry_after=1, limit=2)})
     fake = FakeTime()
-    client._session._sleep, client._session._clock = fake.sleep, fake.now
-    await client.pods.create(REQ)
+    async with fast_client(sim, timeout=5, sleep=fake.sleep, clock=fake.now) as client:
+        await client.pods.create(REQ)
     assert fake.slept >= 2.0
     assert len(sim.pods()) == 1
     assert sim.request_counts[POST] == 3

@@ -11,9 +11,8 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 
-from yotta_async import Backoff, PodCreateRequest, YottaClient
+from yotta_async import Backoff, PodCreateRequest, WatchPolicy, YottaClient
 from yotta_async._token import GROUP_ENV, TOKEN_ENV
-from yotta_async.resources._waiting import WatchPolicy
 from yotta_async.testing import FaultPlan, Simulator
 
 if sys.version_info < (3, 11):  # pragma: no cover

@@ -17,11 +17,11 @@ from yotta_async import (
     ServerError,
     ValidationError,
     WaitTimeoutError,
+    WatchPolicy,
     YottaClient,
     YottaError,
 )
 from yotta_async._token import GROUP_ENV, TOKEN_ENV
-from yotta_async.resources._waiting import WatchPolicy
 from yotta_async.testing import ManualClock, Simulator
 
 REQ = PodCreateRequest(name="rv", image="img", gpu_type="NVIDIA_H100_80G", gpu_count=1)

@@ -14,7 +14,7 @@ from yotta_async import (
     WaitTimeoutError,
 )
 from yotta_async.testing import FaultPlan
-from yotta_async.waiter import DEFAULT_WAIT_BACKOFF
+from yotta_async.waiting import DEFAULT_WAIT_BACKOFF
 
 from ._waitkit import changed_at, sdk_tasks, sim_client
 
@@ -129,7 +129,7 @@ async def test_cancellation_propagates_and_leaves_nothing_running() -> None:
             task.cancel()
         results = await asyncio.gather(*tasks, return_exceptions=True)
         assert all(isinstance(r, asyncio.CancelledError) for r in results)
-        assert sdk_tasks() == [] and not client.pods._watcher.running
+        assert sdk_tasks() == [] and not client.pods.waits.watcher.running
 
 
 async def test_concurrent_single_waits_share_the_watcher() -> None:
@@ -140,7 +140,7 @@ async def test_concurrent_single_waits_share_the_watcher() -> None:
         # One waiter polls on its own; the other 199 ride on the shared list.
         assert sim.request_counts["GET /v2/pods/{id}"] < 40
         assert sim.request_counts["GET /v2/pods"] < 100
-        assert not client.pods._watcher.running
+        assert not client.pods.waits.watcher.running
 
 
 async def test_bad_arguments_are_rejected_before_any_request() -> None:

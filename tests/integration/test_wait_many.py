@@ -6,15 +6,14 @@ import asyncio
 
 import pytest
 
-from yotta_async import PodFailedError, PodStatus, WaitTimeoutError, YottaError
+from yotta_async import PodFailedError, PodStatus, WaitTimeoutError, WatchPolicy, YottaError
 from yotta_async.models import Pod
-from yotta_async.resources._waiting import PodsWaiting
 
 from ._waitkit import changed_at, sdk_tasks, sim_client
 
 S = PodStatus
 FAILS = "yotta/always-fails"
-MAX_INTERVAL = PodsWaiting.watch_policy.maximum
+MAX_INTERVAL = WatchPolicy().maximum
 
 
 async def test_wait_all_over_1000_pods_with_mixed_outcomes() -> None:
@@ -31,7 +30,7 @@ async def test_wait_all_over_1000_pods_with_mixed_outcomes() -> None:
             else:
                 assert isinstance(result, Pod) and result.id == pid and result.status is S.RUNNING
         assert sim.request_counts["GET /v2/pods/{id}"] == 0
-        assert not client.pods._watcher.running and sdk_tasks() == []
+        assert not client.pods.waits.watcher.running and sdk_tasks() == []
 
 
 async def test_without_return_exceptions_the_first_failure_is_raised_at_once() -> None:
@@ -43,7 +42,7 @@ async def test_without_return_exceptions_the_first_failure_is_raised_at_once() -
         assert info.value.pod_id == doomed
         failed = changed_at(sim, doomed, S.FAILED)
         assert failed <= clock.now() <= failed + MAX_INTERVAL  # the next tick, not the timeout
-        assert not client.pods._watcher.running and sdk_tasks() == []
+        assert not client.pods.waits.watcher.running and sdk_tasks() == []
 
 
 async def test_wait_all_timeout_names_an_unsettled_pod() -> None:
@@ -87,13 +86,13 @@ async def test_as_completed_raises_the_first_failure_and_stops() -> None:
             async for pod in client.pods.as_completed(ids):
                 got.append(pod)
         assert all(p.status is S.RUNNING for p in got)
-        assert not client.pods._watcher.running and sdk_tasks() == []
+        assert not client.pods.waits.watcher.running and sdk_tasks() == []
 
 
 async def test_cancelling_wait_all_leaves_nothing_running() -> None:
     async with sim_client(seed=26) as (sim, client, _clock):
         ids = sim.add_pods(100, status=None)
-        watcher = client.pods._watcher
+        watcher = client.pods.waits.watcher
         task = asyncio.create_task(client.pods.wait_all(ids))
         while watcher.ticks < 2:  # noqa: ASYNC110 - waiting for the poller, not an event
             await asyncio.sleep(0)
@@ -115,7 +114,7 @@ async def test_requests_grow_with_ticks_not_with_pods() -> None:
             lists[n] = sim.request_counts["GET /v2/pods"]
             gets[n] = sim.request_counts["GET /v2/pods/{id}"]
             assert sim.total_requests == lists[n] + gets[n]
-            assert lists[n] <= clock.now() / PodsWaiting.watch_policy.floor + 1
+            assert lists[n] <= clock.now() / WatchPolicy().floor + 1
     assert lists[1000] <= 3 * lists[1]  # a small constant factor for 1000x the pods
     assert lists[100] <= 3 * lists[1]
     assert gets == {1: 0, 100: 0, 1000: 0}
@@ -137,6 +136,6 @@ async def test_breaking_out_of_as_completed_stops_the_poller() -> None:
         async for pod in client.pods.as_completed(ids):
             assert pod.status is S.RUNNING
             break
-        assert not client.pods._watcher.running
-        await client.pods._watcher.wait_stopped()
+        assert not client.pods.waits.watcher.running
+        await client.pods.waits.watcher.wait_stopped()
         assert sdk_tasks() == []

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from yotta_async import PodStatus
-from yotta_async._watcher import PodChange
+from yotta_async import PodChange, PodStatus
 
 from ._waitkit import sdk_tasks, sim_client
 
@@ -39,8 +38,8 @@ async def test_watch_1000_pods_with_mixed_outcomes() -> None:
         assert len(failed) >= 20
         assert sim.request_counts["GET /v2/pods/{id}"] == 0
         # Breaking out dropped the stream, which unsubscribed there and then.
-        assert not client.pods._watcher.running  # told to stop at once...
-        await client.pods._watcher.wait_stopped()
+        assert not client.pods.waits.watcher.running  # told to stop at once...
+        await client.pods.waits.watcher.wait_stopped()
         assert sdk_tasks() == []  # ...and finished
 
 
@@ -56,7 +55,7 @@ async def test_watch_ends_when_every_pod_is_terminated() -> None:
         for pid in ids:
             mine = [(a, b) for p, a, b in seen if p == pid]
             assert mine[0] == (None, S.RUNNING) and mine[-1][1] is S.TERMINATED
-        assert not client.pods._watcher.running and sdk_tasks() == []
+        assert not client.pods.waits.watcher.running and sdk_tasks() == []
 
 
 async def test_watch_everything_sees_new_and_vanishing_pods() -> None:
@@ -77,4 +76,4 @@ async def test_watch_everything_sees_new_and_vanishing_pods() -> None:
         assert (new[0], None, S.PENDING) in events
         assert (new[0], S.INITIALIZING, S.RUNNING) in events
         assert sim.request_counts["GET /v2/pods/{id}"] >= 1  # "gone" was confirmed by a GET
-        assert not client.pods._watcher.running and sdk_tasks() == []
+        assert not client.pods.waits.watcher.running and sdk_tasks() == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 
@@ -81,7 +82,7 @@ async def test_cooldown_extended_while_waiting_is_waited_again() -> None:
             extended = True
             s._cool_down(2.0)  # another 429 arrived meanwhile
 
-    s._sleep = sleep
+    s.runtime = dataclasses.replace(s.runtime, sleep=sleep)
     await s._cooled()
     assert fake.sleeps == [1.0, 2.0]
 
@@ -118,7 +119,7 @@ async def test_a_429_seen_by_a_waiter_slows_the_whole_client_too(mock_api: aiore
     # 429s must still start the client-wide cooldown so that creates do not stampede.
     from yotta_async import RateLimitError
     from yotta_async._session import RETRY_NEVER
-    from yotta_async.resources._core import POD_DECODER
+    from yotta_async.resources.pods import POD_DECODER
 
     fake = FakeTime(100.0)
     mock_api.get(f"{BASE}/v2/pods/42", status=429, headers={"Retry-After": "3"}, body=b"")

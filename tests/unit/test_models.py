@@ -13,7 +13,7 @@ import pytest
 from yotta_async import EnvVar, ExposePort, PersistentVolume, Pod, PodCreateRequest, PodStatus
 from yotta_async.errors import ValidationError, YottaError
 from yotta_async.models import from_epoch_ms
-from yotta_async.resources._core import POD_DECODER, POD_LIST_DECODER
+from yotta_async.resources.pods import POD_DECODER, POD_LIST_DECODER
 
 SPEC = json.loads((Path(__file__).parent.parent / "data" / "pods-v2.openapi.json").read_text())
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]

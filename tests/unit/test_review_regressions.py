@@ -90,7 +90,7 @@ def test_an_unknown_status_past_the_cache_is_not_a_change_on_every_poll(
     # and the shared poller would never back off.
     from yotta_async import Pod, PodStatus
     from yotta_async.models import status as status_module
-    from yotta_async.waiter import RUNNING, PodTracker
+    from yotta_async.waiting import RUNNING, PodTracker
 
     monkeypatch.setattr(status_module, "_UNKNOWN", {})  # fill a private cache, not the real one
     for i in range(300):

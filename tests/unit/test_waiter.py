@@ -22,15 +22,15 @@ from yotta_async import (
     ValidationError,
     WaitTimeoutError,
 )
+from yotta_async._validation import check_timeout
 from yotta_async.models import Pod
-from yotta_async.waiter import (
+from yotta_async.waiting import (
     MIN_POLL_INTERVAL,
     PAUSED,
     RUNNING,
     TERMINATED,
     Acceptor,
     WaitTarget,
-    check_timeout,
     target_for,
     wait_for_pod,
 )
@@ -231,8 +231,8 @@ def test_bad_arguments_are_rejected() -> None:
         with pytest.raises(ValidationError) as info:
             target_for(bad)  # type: ignore[arg-type]
         assert info.value.field == "until"
-    for timeout in (0, -1, "10", True):
+    for timeout in (0, -1, "10", True, float("nan")):
         with pytest.raises(ValidationError):
-            check_timeout(timeout, RUNNING)  # type: ignore[arg-type]
-    assert check_timeout(None, PAUSED) == 300
-    assert check_timeout(float("inf"), RUNNING) == float("inf")
+            check_timeout(timeout, RUNNING.default_timeout)
+    assert check_timeout(None, PAUSED.default_timeout) == 300
+    assert check_timeout(float("inf"), RUNNING.default_timeout) == float("inf")

@@ -19,10 +19,9 @@ from yotta_async import (
     WaitTimeoutError,
     YottaError,
 )
-from yotta_async._watcher import PodWatcher, PodWatchStream, WatchPolicy
 from yotta_async.models import Pod
 from yotta_async.testing import ManualClock
-from yotta_async.waiter import RUNNING, TERMINATED, Settle
+from yotta_async.waiting import RUNNING, TERMINATED, PodWatcher, PodWatchStream, Settle, WatchPolicy
 
 S = PodStatus
 STEADY = WatchPolicy(floor=1.0, maximum=8.0, multiplier=2.0, jitter=0.0)

@@ -8,7 +8,9 @@ import logging
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from ._pods import Context
+from ..models import PodStatus
+from ..models.status import PAUSE_SETTLED
+from ._context import Context
 from ._progress import Tracker, live_display
 from ._spec import build_request
 
@@ -22,7 +24,7 @@ __all__ = ["launch"]
 log = logging.getLogger("yotta_async.cli")
 
 # What "done" means for each cleanup policy, for the summary line.
-_DONE = {"delete": {"TERMINATED"}, "pause": {"PAUSED", "FAILED", "TERMINATING", "TERMINATED"}}
+_DONE = {"delete": frozenset({PodStatus.TERMINATED}), "pause": PAUSE_SETTLED}
 _PAST = {"delete": "deleted", "pause": "paused"}
 
 
@@ -92,8 +94,6 @@ async def _final(pods: Pods, group: PodGroup, tracker: Tracker) -> list[Pod]:
 def _gone(pod: Pod) -> Pod:
     import msgspec
 
-    from ..models import PodStatus
-
     return msgspec.structs.replace(pod, status=PodStatus.TERMINATED)
 
 
@@ -105,7 +105,7 @@ def _report(ctx: Context, group: PodGroup, outcome: BaseException | None, pods: 
     """One document on stdout (the pods' last snapshots) and a summary of the cleanup."""
     out, then = ctx.out, ctx.args.then
     out.pods(pods)
-    statuses = Counter(str(p.status) for p in pods)
+    statuses = Counter(p.status for p in pods)
     if outcome is None:
         if then == "keep":
             out.info(f"launched {len(pods)} pod(s) in group {group.label}; they keep running "
@@ -118,7 +118,7 @@ def _report(ctx: Context, group: PodGroup, outcome: BaseException | None, pods: 
         interrupted = isinstance(outcome, (asyncio.CancelledError, KeyboardInterrupt))
         why = "cleanup after Ctrl-C" if interrupted else "cleanup after the error"
     done = sum(n for s, n in statuses.items() if s in _DONE[policy])
-    left = [str(p.id) for p in pods if str(p.status) not in _DONE[policy]]
+    left = [str(p.id) for p in pods if p.status not in _DONE[policy]]
     text = f"{why}: {_PAST[policy]} {done} of {len(pods)} pod(s)"
     if left:
         text += f"; not confirmed for {', '.join(left[:10])}{' ...' if len(left) > 10 else ''}"

@@ -207,7 +207,7 @@ def _seed_demo_pods(sim: Simulator) -> None:
 def _poll_faster(client: Any, time_scale: float) -> None:
     # Simulated pods live time_scale times faster, so the shared poller should too: the
     # progress display then moves as smoothly as it would against the real API.
-    from ..resources._waiting import WatchPolicy
+    from ..waiting import WatchPolicy
 
     default = WatchPolicy()
     client.pods.watch_policy = WatchPolicy(

@@ -2,34 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING
-
-from ._output import ActionResult, Output
+from ._context import Context, Handler
+from ._output import ActionResult
 from ._spec import build_request
 
-if TYPE_CHECKING:
-    from .._client import YottaClient
-
 __all__ = ["HANDLERS", "Context", "handler_for"]
-
-
-@dataclass
-class Context:
-    """What every command handler gets: parsed flags, an open client and the output."""
-
-    args: argparse.Namespace
-    client: YottaClient
-    out: Output
-    simulate: bool = False
-    # Under --simulate: the simulator's clock, which ``createdAt`` ages are measured on.
-    now: Callable[[], datetime] | None = None
-
-
-Handler = Callable[[Context], Awaitable[int]]
 
 
 async def pods_list(ctx: Context) -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._context import Context
 from ._output import ActionResult
-from ._pods import Context
 
 __all__ = ["sweep"]
 

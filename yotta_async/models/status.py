@@ -5,7 +5,15 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-__all__ = ["PodStatus", "decode_status"]
+__all__ = [
+    "ENDING",
+    "LEAVING",
+    "PAUSE_SETTLED",
+    "TERMINAL",
+    "TRANSITIONAL",
+    "PodStatus",
+    "decode_status",
+]
 
 # Names other sources use for the same states (API-NOTES.md, "Status vocabulary").
 _ALIASES = {
@@ -62,12 +70,12 @@ class PodStatus(str, enum.Enum):
     @property
     def is_terminal(self) -> bool:
         """TERMINATED and FAILED never change again."""
-        return self in _TERMINAL
+        return self in TERMINAL
 
     @property
     def is_transitional(self) -> bool:
         """States on the way to another state (PENDING, INITIALIZING, PAUSING, ...)."""
-        return self in _TRANSITIONAL
+        return self in TRANSITIONAL
 
     def __str__(self) -> str:
         return str(self.value)
@@ -108,8 +116,10 @@ def decode_status(value: object) -> PodStatus:
     raise ValueError(f"{value!r} is not a pod status")
 
 
-_TERMINAL = frozenset({PodStatus.TERMINATED, PodStatus.FAILED})
-_TRANSITIONAL = frozenset(
+# The one home of status groupings: waiters, groups, sweep and the CLI all use these.
+TERMINAL = frozenset({PodStatus.TERMINATED, PodStatus.FAILED})
+"""Statuses that never change again."""
+TRANSITIONAL = frozenset(
     {
         PodStatus.PENDING,
         PodStatus.PREPARING,
@@ -118,3 +128,10 @@ _TRANSITIONAL = frozenset(
         PodStatus.TERMINATING,
     }
 )
+"""States on the way to another state."""
+LEAVING = frozenset({PodStatus.TERMINATING, PodStatus.TERMINATED})
+"""On the way out, or out: nothing left to delete."""
+ENDING = frozenset({PodStatus.FAILED}) | LEAVING
+"""From these a pod never runs (or pauses) again."""
+PAUSE_SETTLED = frozenset({PodStatus.PAUSED}) | ENDING
+"""Nothing more to do for a pause: paused, or not billing and never coming back."""

@@ -1,18 +1,263 @@
-"""``client.pods``: every pod operation, assembled from the layers in this package."""
+"""``client.pods``: the six Pods API v2 endpoints, composed with the pod waits and bulk helpers."""
 
 from __future__ import annotations
 
-from ._bulk import PodsBulk
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["Pods"]
+from .._bulk import PodBulk
+from .._ops import GroupRegistry
+from .._protocol import RETRY_NEVER, RETRY_UNSENT, ReplyDecoder
+from .._runtime import Runtime
+from .._session import IGNORE_DATA, Session, encode
+from .._token import TOKEN_ENV, PodLister, annotate, matching, new_token, stamp
+from .._validation import (
+    PodId,
+    check_create_request,
+    check_id,
+    check_instance,
+    check_number,
+    check_statuses,
+    check_strings,
+    check_token,
+)
+from ..errors import YottaError
+from ..models import Pod, PodCreateRequest, PodStatus
+from ..waiting import WatchPolicy
+from ._pod_waits import PodWaits
+
+__all__ = ["DEFAULT_RECONCILE_SETTLE", "POD_DECODER", "POD_LIST_DECODER", "Pods", "PodsSettings"]
+
+logger = logging.getLogger("yotta_async")
+
+# Built once, at import. Non-strict so that ids sent as JSON strings decode to int.
+POD_DECODER: ReplyDecoder[Pod] = ReplyDecoder(Pod)
+POD_LIST_DECODER: ReplyDecoder[list[Pod] | None] = ReplyDecoder(list[Pod] | None)
+
+DEFAULT_RECONCILE_SETTLE = 2.0
 
 
-class Pods(PodsBulk):
+@dataclass(frozen=True)
+class PodsSettings:
+    """The pods resource's tunables, validated on construction.
+
+    ``watch_policy`` tunes the shared watcher; ``reconcile_settle`` is the seconds between
+    the two listings that decide a create whose reply was lost made no pod (see
+    :meth:`Pods.create`).
+    """
+
+    watch_policy: WatchPolicy = field(default_factory=WatchPolicy)
+    reconcile_settle: float = DEFAULT_RECONCILE_SETTLE
+
+    def __post_init__(self) -> None:
+        check_instance(self.watch_policy, WatchPolicy, "watch_policy")
+        check_number(self.reconcile_settle, "reconcile_settle", inclusive=True)
+
+
+class Pods:
     """The pods resource (``client.pods``).
 
     Endpoints: ``create``, ``list``, ``get``, ``pause``, ``resume``, ``delete``.
-    Waiters: ``wait_until_running``, ``wait_until_paused``, ``wait_until_terminated``,
-    ``wait_all``, ``as_completed``, ``watch``.
-    Bulk: ``create_many``, ``pause_many``, ``resume_many``, ``delete_many``, ``group``,
-    ``sweep``.
+    Waiters (from :attr:`waits`): ``wait_until_running``, ``wait_until_paused``,
+    ``wait_until_terminated``, ``wait_all``, ``as_completed``, ``watch``.
+    Bulk (from :attr:`bulk`): ``create_many``, ``pause_many``, ``resume_many``,
+    ``delete_many``, ``group``, ``sweep``.
+
+    Composed, not inherited: it receives the transport, the client's runtime and its
+    settings, and hands itself (as :class:`~yotta_async._ops.PodOps`) to the bulk helpers.
     """
+
+    def __init__(
+        self, transport: Session, runtime: Runtime, settings: PodsSettings | None = None
+    ) -> None:
+        self._transport = transport
+        self._settings = settings or PodsSettings()
+        self.runtime = runtime
+        self.groups = GroupRegistry()
+        self._lister = PodLister(self.list)
+        self.waits = PodWaits(self._list_once, self._get_once, runtime, self._settings.watch_policy)
+        self.bulk = PodBulk(self)
+        # The collaborators' methods, re-exposed as client.pods.<name>.
+        self.wait_until_running = self.waits.wait_until_running
+        self.wait_until_paused = self.waits.wait_until_paused
+        self.wait_until_terminated = self.waits.wait_until_terminated
+        self.wait_all = self.waits.wait_all
+        self.as_completed = self.waits.as_completed
+        self.watch = self.waits.watch
+        self.create_many = self.bulk.create_many
+        self.pause_many = self.bulk.pause_many
+        self.resume_many = self.bulk.resume_many
+        self.delete_many = self.bulk.delete_many
+        self.group = self.bulk.group
+        self.sweep = self.bulk.sweep
+
+    # -- settings ----------------------------------------------------------------------------
+    @property
+    def settings(self) -> PodsSettings:
+        """The current settings (read-only; assign :attr:`watch_policy` or
+        :attr:`reconcile_settle` to change one)."""
+        return self._settings
+
+    @property
+    def watch_policy(self) -> WatchPolicy:
+        """How often the shared watcher lists pods; a new policy applies at its next tick."""
+        return self._settings.watch_policy
+
+    @watch_policy.setter
+    def watch_policy(self, policy: WatchPolicy) -> None:
+        self._settings = PodsSettings(policy, self._settings.reconcile_settle)
+        self.waits.watch_policy = policy
+
+    @property
+    def reconcile_settle(self) -> float:
+        """Seconds between the two listings that decide a lost create made no pod."""
+        return self._settings.reconcile_settle
+
+    @reconcile_settle.setter
+    def reconcile_settle(self, seconds: float) -> None:
+        self._settings = PodsSettings(self._settings.watch_policy, seconds)
+
+    # -- endpoints ---------------------------------------------------------------------------
+    async def create(
+        self,
+        request: PodCreateRequest | None = None,
+        /,
+        *,
+        client_token: str | bool = True,
+        **fields: Any,
+    ) -> Pod:
+        """Create a pod from a ``PodCreateRequest``, or from keyword arguments; exactly once.
+
+        ::
+
+            pod = await client.pods.create(PodCreateRequest(name="n", image="img",
+                                                            gpu_type="NVIDIA_H100_80G", gpu_count=1))
+            pod = await client.pods.create(name="n", image="img", gpu_type="NVIDIA_H100_80G",
+                                           gpu_count=1, env={"MODE": "x"}, expose=[8888])
+
+        The request is validated before anything is sent. Failures that prove the server
+        never saw it (connection refused, 429) are retried. An *ambiguous* failure (timeout or
+        dropped connection after sending, 5xx) is reconciled instead of blindly retried: the
+        request carries a client token (env var ``YOTTA_ASYNC_TOKEN``), the pod list is searched
+        for it, and the pod found is returned; only if two listings ``reconcile_settle``
+        seconds apart both lack it is the create sent again (with the same token). Pass
+        ``client_token="..."`` to choose the token, or ``client_token=False`` to send the
+        request untouched, in which case an ambiguous failure is raised as it is.
+        """
+        req = check_create_request(request, fields)
+        if client_token is False:
+            return await self._transport.request(
+                "POST", "/v2/pods", POD_DECODER, body=encode(req), retry=RETRY_UNSENT
+            )
+        token = new_token() if client_token is True else check_token(client_token)
+        return await self.create_with_token(req, token)
+
+    async def create_with_token(
+        self, request: PodCreateRequest, token: str, *, group: str | None = None
+    ) -> Pod:
+        """Create a pod carrying ``token`` (and the ``group`` label); exactly once.
+
+        The building block of :meth:`create` and of pod groups: the token is known before
+        the request is sent, so a caller can register it first. Ambiguous failures are
+        reconciled by the token (see :meth:`create`); the session's retry loop decides,
+        with its usual backoff and ``max_retries``, whether to send again.
+        """
+        check_token(token)
+        body = encode(stamp(check_instance(request, PodCreateRequest, "request"), token, group))
+        absent: list[YottaError] = []  # ambiguous failures that reconciliation found no pod for
+
+        async def reconcile(failure: YottaError) -> Pod | None:
+            found = await self._reconcile(token, failure)
+            if found is None:
+                absent.append(failure)
+                logger.info("create %s: %s, and no pod has the token", token, type(failure).__name__)
+            else:
+                logger.info("create %s: reply lost, but pod %d exists; using it", token, found.id)
+            return found
+
+        try:
+            return await self._transport.request(
+                "POST", "/v2/pods", POD_DECODER, body=body, retry=RETRY_UNSENT, reconcile=reconcile
+            )
+        except YottaError as exc:
+            if absent and exc is absent[-1]:
+                annotate(exc, f"yotta-async: no pod with {TOKEN_ENV}={token} was found after "
+                              f"{len(absent)} attempts; it was most likely not created")
+            raise
+
+    async def _reconcile(self, token: str, failure: YottaError) -> Pod | None:
+        """The pod carrying ``token``, from a listing made after ``failure``; None if absent.
+
+        Two listings ``reconcile_settle`` seconds apart must both lack it, so a create the
+        server was still processing when the first listing ran is not sent twice.
+        """
+        lister = self._lister
+        for round_ in range(2):
+            if round_:
+                await self.runtime.sleep(self.reconcile_settle)
+            try:
+                pods = await lister.fresh(lister.mark())
+            except YottaError as list_exc:
+                annotate(failure, f"yotta-async: could not check whether the pod was created "
+                                  f"({TOKEN_ENV}={token}): listing pods failed with {list_exc!r}")
+                raise failure  # noqa: B904  # the listing's error stays attached as context
+            hits = matching(pods, {token})
+            if hits:
+                if len(hits) > 1:
+                    logger.warning("%d pods carry %s=%s; returning the oldest",
+                                   len(hits), TOKEN_ENV, token)
+                return min(hits, key=lambda p: (p.created_at or 0, p.id))
+        return None
+
+    async def get(self, pod_id: PodId) -> Pod:
+        """One pod by id. Raises ``PodNotFoundError`` if it does not exist (any more)."""
+        return await self._transport.request("GET", f"/v2/pods/{check_id(pod_id, 'pod_id')}", POD_DECODER)
+
+    async def pause(self, pod_id: PodId) -> None:
+        """Ask a RUNNING pod to pause (GPU billing stops once it is PAUSED)."""
+        await self._action("POST", f"/v2/pods/{check_id(pod_id, 'pod_id')}/pause")
+
+    async def resume(self, pod_id: PodId) -> None:
+        """Ask a PAUSED pod to start again."""
+        await self._action("POST", f"/v2/pods/{check_id(pod_id, 'pod_id')}/resume")
+
+    async def delete(self, pod_id: PodId) -> None:
+        """Ask for a pod to be terminated. It passes TERMINATING, then TERMINATED."""
+        await self._action("DELETE", f"/v2/pods/{check_id(pod_id, 'pod_id')}")
+
+    async def _action(self, method: str, path: str) -> None:
+        await self._transport.request(method, path, IGNORE_DATA)
+
+    # -- single requests for the waiters (they retry on their own schedule) ------------------
+    async def _list_once(self, regions: list[str] | None) -> list[Pod]:
+        params = [("regionList", r) for r in regions or ()]
+        pods = await self._transport.request(
+            "GET", "/v2/pods", POD_LIST_DECODER, params=params, retry=RETRY_NEVER
+        )
+        return pods or []
+
+    async def _get_once(self, pid: int) -> Pod:
+        return await self._transport.request("GET", f"/v2/pods/{pid}", POD_DECODER, retry=RETRY_NEVER)
+
+    async def aclose(self) -> None:
+        """Stop any background poller this resource started."""
+        await self.waits.aclose()
+
+    # Last: inside the class body, ``list`` would shadow the builtin in later annotations.
+    async def list(
+        self,
+        *,
+        regions: Iterable[str] | None = None,
+        statuses: Iterable[PodStatus | str | int] | None = None,
+    ) -> list[Pod]:
+        """All pods of the organisation, optionally filtered by region and status.
+
+        ``statuses`` takes ``PodStatus`` members, names (aliases such as ``"STOPPED"``
+        included) or the legacy integers 0-6.
+        """
+        params = [("regionList", region) for region in check_strings(regions, "regions")]
+        params += [("statusList", status.value) for status in check_statuses(statuses)]
+        pods = await self._transport.request("GET", "/v2/pods", POD_LIST_DECODER, params=params)
+        return pods or []

@@ -129,7 +129,7 @@ async def _serve(request: web.Request, handler: Handler, state: AppState, route:
     if not hmac.compare_digest(supplied.encode(), state.api_key.encode()):
         return envelope(401, "unauthorized: missing or invalid X-Api-Key", 401)
     response = await handler(request)
-    if response.status == 200 and getattr(response, "_sim_success", False):
+    if response.status == 200 and response.get(_SUCCESS, False):
         lost = faults.after(route)
         if lost == "lost_reset":
             _abort(request)
@@ -139,8 +139,12 @@ async def _serve(request: web.Request, handler: Handler, state: AppState, route:
     return response
 
 
+_SUCCESS = web.ResponseKey("yotta_sim_success", bool)
+
+
 def _success(response: web.Response) -> web.Response:
-    response._sim_success = True  # type: ignore[attr-defined]
+    # A response is also a mapping for per-response data: no ad-hoc attribute needed.
+    response[_SUCCESS] = True
     return response
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models import PodCreateRequest, PodStatus
+from ..models.status import TERMINAL
 from ._clock import Clock
 from ._render import DEFAULT_REGION, EPOCH_BASE_MS, render, static_fields
 
@@ -15,7 +16,7 @@ __all__ = ["Capacity", "PodStore", "SimPod", "Timings"]
 
 S = PodStatus
 # The statuses whose pods are "leaked" if a script dies: they still exist and may bill.
-_NOT_LIVE = frozenset({S.TERMINATED, S.FAILED})
+_NOT_LIVE = TERMINAL
 Capacity = Mapping[Any, int]  # {gpu_type: n} or {(gpu_type, region): n}
 
 

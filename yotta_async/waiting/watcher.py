@@ -1,4 +1,4 @@
-"""The shared pod watcher: one background poller per client serves every multi-pod waiter."""
+"""The shared pod watcher: one background poller per client lists pods for every subscriber."""
 
 from __future__ import annotations
 
@@ -12,19 +12,13 @@ from dataclasses import dataclass
 
 import anyio
 
-from ._backoff import Backoff
-from ._session import is_transient
-from .errors import ConfigurationError, PodNotFoundError, RateLimitError, YottaError
-from .models import Pod, PodStatus
+from .._backoff import Backoff
+from .._protocol import is_transient
+from .._validation import check_int, check_number
+from ..errors import ConfigurationError, PodNotFoundError, RateLimitError, ValidationError, YottaError
+from ..models import Pod
 
-__all__ = [
-    "Observation",
-    "PodChange",
-    "PodWatchStream",
-    "PodWatcher",
-    "Subscription",
-    "WatchPolicy",
-]
+__all__ = ["GetPod", "ListPods", "Observation", "PodWatcher", "Subscription", "WatchPolicy"]
 
 ListPods = Callable[[list[str] | None], Awaitable[list[Pod]]]
 GetPod = Callable[[int], Awaitable[Pod]]
@@ -52,29 +46,22 @@ class WatchPolicy:
     jitter: float = 0.2
     confirm_concurrency: int = 16
 
+    def __post_init__(self) -> None:
+        # Checked here, not in the background poller, where a bad value would surface late.
+        check_number(self.floor, "floor")
+        check_number(self.maximum, "maximum")
+        if self.maximum < self.floor:
+            raise ValidationError("maximum", f"must be >= floor ({self.floor:g}), got {self.maximum!r}")
+        check_number(self.multiplier, "multiplier", minimum=1.0, inclusive=True)
+        check_number(self.jitter, "jitter", inclusive=True)
+        if self.jitter > 1:
+            raise ValidationError("jitter", f"must be between 0 and 1, got {self.jitter!r}")
+        check_int(self.confirm_concurrency, "confirm_concurrency", minimum=1)
+
     def interval(self, quiet_ticks: int, rng: random.Random | None = None) -> float:
         """Seconds until the next list after ``quiet_ticks`` ticks without a change."""
         backoff = Backoff(self.floor, self.maximum, self.multiplier, self.jitter)
         return max(self.floor, backoff.delay(quiet_ticks, rng))
-
-
-@dataclass(frozen=True)
-class PodChange:
-    """One status change seen by :meth:`Pods.watch`.
-
-    ``previous`` is ``None`` the first time a pod is seen; ``current`` is ``None`` once
-    the pod no longer exists (then ``pod`` is the last snapshot, or a bare ``Pod`` with
-    status TERMINATED if it was never seen).
-    """
-
-    pod: Pod
-    previous: PodStatus | None
-    current: PodStatus | None
-
-    @property
-    def gone(self) -> bool:
-        """True when the pod no longer exists."""
-        return self.current is None
 
 
 class Subscription:
@@ -105,11 +92,13 @@ class Subscription:
             self._event = anyio.Event()
             await self._event.wait()
 
-    def _push(self, batch: list[Observation]) -> None:
+    def push(self, batch: list[Observation]) -> None:
+        """Deliver one tick's observations (called by the watcher)."""
         self._batches.append(batch)
         self._event.set()
 
-    def _end(self, *, error: BaseException | None = None) -> None:
+    def end(self, *, error: BaseException | None = None) -> None:
+        """End the subscription: expired, or failed with ``error`` (called by the watcher)."""
         if error is not None:
             self.error = error
         else:
@@ -196,7 +185,7 @@ class PodWatcher:
         """Stop the poller; every remaining subscriber gets a ``ConfigurationError``."""
         self._closed = True
         for sub in list(self._subs):
-            sub._end(error=ConfigurationError("the client was closed while waiting"))
+            sub.end(error=ConfigurationError("the client was closed while waiting"))
             self.unsubscribe(sub)
         await self.wait_stopped()
 
@@ -228,7 +217,7 @@ class PodWatcher:
                 self._expire(self._clock())
         except Exception as exc:  # a bug must reach the waiters, not vanish with the task
             for sub in list(self._subs):
-                sub._end(error=exc)
+                sub.end(error=exc)
             self._subs.clear()
 
     async def _doze(self, seconds: float) -> None:
@@ -240,7 +229,7 @@ class PodWatcher:
     def _expire(self, now: float) -> None:
         for sub in [s for s in self._subs if s.deadline <= now]:
             self._subs.discard(sub)
-            sub._end()
+            sub.end()
 
     def _watched(self) -> tuple[set[int], list[str] | None]:
         ids: set[int] = set()
@@ -309,7 +298,7 @@ class PodWatcher:
     def _failed(self, exc: YottaError) -> None:
         if not is_transient(exc):
             for sub in list(self._subs):
-                sub._end(error=exc)
+                sub.end(error=exc)
             self._subs.clear()
             return
         self.errors += 1
@@ -332,7 +321,7 @@ class PodWatcher:
                         batch.append((i, pod, None))
                     elif i in verdicts:
                         batch.append((i, None, verdicts[i]))
-            sub._push(batch)
+            sub.push(batch)
 
     def _forget(self, ids: set[int]) -> None:
         # Keep snapshots only of pods someone still watches (watch-all keeps every pod).
@@ -340,80 +329,3 @@ class PodWatcher:
             return
         for pod_id in [i for i in self._known if i not in ids]:
             del self._known[pod_id]
-
-
-class PodWatchStream:
-    """The async iterator behind :meth:`Pods.watch`: yields a :class:`PodChange` per change.
-
-    Each pod's first sighting is a change from ``None``. With ``ids`` given, the stream
-    ends once every one of those pods is TERMINATED, FAILED or gone; without, it runs until
-    the consumer stops (``break`` unsubscribes at once; ``aclose()`` also waits for the
-    poller to stop if nobody else needs it).
-    """
-
-    def __init__(self, watcher: PodWatcher, ids: list[int] | None) -> None:
-        self._watcher = watcher
-        self._ids = ids
-        self._sub: Subscription | None = None
-        self._last: dict[int, Pod] = {}
-        self._ended: set[int] = set()
-        self._ready: deque[PodChange] = deque()
-        self._closed = False
-
-    def __aiter__(self) -> PodWatchStream:
-        return self
-
-    async def __anext__(self) -> PodChange:
-        while not self._ready:
-            if self._closed or (self._ids is not None and self._ended >= set(self._ids)):
-                await self.aclose()
-                raise StopAsyncIteration
-            if self._sub is None:
-                self._sub = self._watcher.subscribe(self._ids)
-            try:
-                batch = await self._sub.next()
-                for pod_id, pod, error in batch or ():
-                    self._take(pod_id, pod, error)
-            except BaseException:
-                await self.aclose()
-                raise
-        return self._ready.popleft()
-
-    def _take(self, pod_id: int, pod: Pod | None, error: YottaError | None) -> None:
-        last = self._last.get(pod_id)
-        previous = last.status if last is not None else None
-        if pod is not None:
-            self._last[pod_id] = pod
-            if previous != pod.status:
-                self._ready.append(PodChange(pod, previous, pod.status))
-            if pod.status.is_terminal:
-                self._ended.add(pod_id)
-            else:
-                self._ended.discard(pod_id)
-        elif isinstance(error, PodNotFoundError):
-            self._last.pop(pod_id, None)
-            self._ended.add(pod_id)
-            if self._sub is not None:
-                self._sub.drop(pod_id)
-            snapshot = last if last is not None else Pod(id=pod_id, status=PodStatus.TERMINATED)
-            self._ready.append(PodChange(snapshot, previous, None))
-        elif error is not None:
-            raise error
-
-    async def aclose(self) -> None:
-        """Stop watching (and let the poller stop if nobody else waits)."""
-        self._closed = True
-        sub, self._sub = self._sub, None
-        if sub is not None:
-            await self._watcher.release(sub)
-
-    async def __aenter__(self) -> PodWatchStream:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    def __del__(self) -> None:
-        # Abandoned mid-iteration (``break``): unsubscribe now, synchronously.
-        if self._sub is not None:
-            self._watcher.unsubscribe(self._sub)

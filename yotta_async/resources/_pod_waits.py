@@ -1,34 +1,38 @@
-"""Waiter methods on ``client.pods``: one pod, many pods, and status-change streams."""
+"""The pods resource's waits: one pod, many pods, and status-change streams."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
-from functools import cached_property
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Literal, overload
 
 from .._backoff import Backoff
-from .._session import RETRY_NEVER
-from .._watcher import PodChange, PodWatcher, PodWatchStream, WatchPolicy
-from ..errors import ValidationError, YottaError
+from .._runtime import Runtime
+from .._validation import PodId, check_callable, check_id, check_ids, check_instance, check_timeout
+from ..errors import YottaError
 from ..models import Pod, PodStatus
-from ..waiter import (
+from ..waiting import (
     PAUSED,
     RUNNING,
     TERMINATED,
+    AsCompleted,
     OnChange,
+    PodTracker,
+    PodWatcher,
+    PodWatchStream,
     Settle,
     WaitTarget,
-    check_timeout,
+    WatchPolicy,
+    poll_until,
     target_for,
-    wait_for_pod,
 )
-from ._core import POD_DECODER, POD_LIST_DECODER, PodsCore
-from ._ids import PodId, pod_id
 
-__all__ = ["PodChange", "PodsWaiting", "WatchPolicy"]
+__all__ = ["PodWaits"]
+
+ListOnce = Callable[[list[str] | None], Awaitable[list[Pod]]]
+GetOnce = Callable[[int], Awaitable[Pod]]
 
 
-class PodsWaiting(PodsCore):
+class PodWaits:
     """``wait_until_*``, ``wait_all``, ``as_completed`` and ``watch``.
 
     A single-pod wait polls its pod with GET on its own jittered backoff. While another
@@ -38,37 +42,27 @@ class PodsWaiting(PodsCore):
     and ``watch`` always use the shared watcher, tuned by ``watch_policy``.
     """
 
-    watch_policy: WatchPolicy = WatchPolicy()
-    _single_waits: int = 0
-
-    def __setattr__(self, name: str, value: object) -> None:
-        super().__setattr__(name, value)
-        watcher = self.__dict__.get("_watcher")
-        if name == "watch_policy" and watcher is not None:
-            # Built on first use; it reads .policy every tick, so a new policy applies at once.
-            watcher.policy = value
-
-    @cached_property
-    def _watcher(self) -> PodWatcher:
-        session = self._session
-        return PodWatcher(
-            self._list_once,
-            self._get_once,
-            clock=session._clock,
-            sleep=session._sleep,
-            policy=self.watch_policy,
-            rng=session._rng,
+    def __init__(
+        self, list_once: ListOnce, get_once: GetOnce, runtime: Runtime, policy: WatchPolicy
+    ) -> None:
+        # ``list_once``/``get_once`` make exactly one request each: both engines retry on
+        # their own schedule, within their deadline.
+        self._get_once = get_once
+        self._runtime = runtime
+        self._single_waits = 0
+        self.watcher = PodWatcher(
+            list_once, get_once, clock=runtime.clock, sleep=runtime.sleep, policy=policy,
+            rng=runtime.rng,
         )
 
-    async def _list_once(self, regions: list[str] | None) -> list[Pod]:
-        params = [("regionList", r) for r in regions or ()]
-        pods = await self._session.request(
-            "GET", "/v2/pods", POD_LIST_DECODER, params=params, retry=RETRY_NEVER
-        )
-        return pods or []
+    @property
+    def watch_policy(self) -> WatchPolicy:
+        """The shared watcher's policy; a new one applies from the watcher's next tick."""
+        return self.watcher.policy
 
-    async def _get_once(self, pid: int) -> Pod:
-        return await self._session.request("GET", f"/v2/pods/{pid}", POD_DECODER, retry=RETRY_NEVER)
+    @watch_policy.setter
+    def watch_policy(self, policy: WatchPolicy) -> None:
+        self.watcher.policy = check_instance(policy, WatchPolicy, "watch_policy")
 
     # -- one pod -----------------------------------------------------------------------------
     async def wait_until_running(
@@ -124,24 +118,25 @@ class PodsWaiting(PodsCore):
     async def _wait_one(
         self,
         raw_id: PodId,
-        target: WaitTarget,
+        target: WaitTarget[PodStatus],
         timeout: float,
         backoff: Backoff | None,
         on_change: OnChange | None,
     ) -> Pod:
-        pid = pod_id(raw_id)
-        budget = check_timeout(timeout, target)
-        if backoff is not None and not isinstance(backoff, Backoff):
-            raise ValidationError("backoff", f"expected a Backoff, got {type(backoff).__name__}")
-        if on_change is not None and not callable(on_change):
-            raise ValidationError("on_change", f"expected a callable, got {type(on_change).__name__}")
-        session = self._session
-        shared = backoff is None and (self._single_waits > 0 or self._watcher.running)
+        pid = check_id(raw_id, "pod_id")
+        budget = check_timeout(timeout, target.default_timeout)
+        if backoff is not None:
+            check_instance(backoff, Backoff, "backoff")
+        if on_change is not None:
+            check_callable(on_change, "on_change")
+        runtime = self._runtime
+        shared = backoff is None and (self._single_waits > 0 or self.watcher.running)
         self._single_waits += 1
         try:
             if shared:
                 settle = Settle(
-                    self._watcher, [pid], target, timeout=budget, on_change=on_change, clock=session._clock
+                    self.watcher, [pid], target, timeout=budget, on_change=on_change,
+                    clock=runtime.clock,
                 )
                 try:
                     _, result = await settle.__anext__()
@@ -149,16 +144,10 @@ class PodsWaiting(PodsCore):
                     await settle.aclose()
                 assert isinstance(result, Pod)  # failures are raised, not returned
                 return result
-            return await wait_for_pod(
-                lambda: self._get_once(pid),
-                pid,
-                target,
-                timeout=budget,
-                backoff=backoff,
-                on_change=on_change,
-                clock=session._clock,
-                sleep=session._sleep,
-                rng=session._rng,
+            tracker = PodTracker(pid, target, runtime.clock())
+            return await poll_until(
+                lambda: self._get_once(pid), tracker, timeout=budget, runtime=runtime,
+                backoff=backoff, on_change=on_change,
             )
         finally:
             self._single_waits -= 1
@@ -203,7 +192,7 @@ class PodsWaiting(PodsCore):
         (``PodFailedError``, ``PodNotFoundError``, ``WaitTimeoutError``) stops the wait and
         is raised; with it, each pod's error takes its place in the list.
         """
-        pids = _ids(ids)
+        pids = check_ids(ids)
         settle = self._settle(pids, until, timeout, return_exceptions)
         results: dict[int, Pod | YottaError] = {}
         async for pid, result in settle:
@@ -246,7 +235,7 @@ class PodsWaiting(PodsCore):
         With ``return_exceptions=True`` a failed pod's error is yielded in its place (its
         ``pod_id`` says which); otherwise it is raised and the iteration ends.
         """
-        return _Results(self._settle(_ids(ids), until, timeout, return_exceptions))
+        return AsCompleted(self._settle(check_ids(ids), until, timeout, return_exceptions))
 
     def watch(self, ids: Iterable[PodId] | None = None) -> PodWatchStream:
         """Stream status changes of ``ids`` (or of every pod) as :class:`PodChange` objects.
@@ -260,46 +249,21 @@ class PodsWaiting(PodsCore):
         the pod no longer exists. With ``ids`` the stream ends when all of them are
         TERMINATED, FAILED or gone; without, it runs until you ``break``.
         """
-        return PodWatchStream(self._watcher, None if ids is None else _ids(ids))
+        return PodWatchStream(self.watcher, None if ids is None else check_ids(ids))
 
     def _settle(
         self, pids: list[int], until: PodStatus | str, timeout: float | None, return_exceptions: bool
     ) -> Settle:
         target = target_for(until)
         return Settle(
-            self._watcher,
+            self.watcher,
             pids,
             target,
-            timeout=check_timeout(timeout, target),
+            timeout=check_timeout(timeout, target.default_timeout),
             return_exceptions=return_exceptions,
-            clock=self._session._clock,
+            clock=self._runtime.clock,
         )
 
-    async def _aclose(self) -> None:
-        """Stop any background poller this resource started."""
-        watcher = self.__dict__.get("_watcher")
-        if watcher is not None:
-            await watcher.aclose()
-
-
-class _Results:
-    """``as_completed``'s iterator: the results of a :class:`Settle`, without the ids."""
-
-    def __init__(self, settle: Settle) -> None:
-        self._settle = settle
-
-    def __aiter__(self) -> _Results:
-        return self
-
-    async def __anext__(self) -> Pod | YottaError:
-        return (await self._settle.__anext__())[1]
-
     async def aclose(self) -> None:
-        """Stop waiting (and let the poller stop if nobody else waits)."""
-        await self._settle.aclose()
-
-
-def _ids(ids: Iterable[PodId]) -> list[int]:
-    if isinstance(ids, (str, int)) or not isinstance(ids, Iterable):
-        raise ValidationError("ids", f"expected an iterable of pod ids, got {type(ids).__name__}")
-    return [pod_id(value, f"ids[{i}]") for i, value in enumerate(ids)]
+        """Stop the background poller, if it runs; remaining waiters get ``ConfigurationError``."""
+        await self.watcher.aclose()

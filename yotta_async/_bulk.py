@@ -1,38 +1,38 @@
-"""Bulk methods on ``client.pods``: ``*_many`` helpers, pod groups and ``sweep``."""
+"""Bulk work over the pod operations: ``*_many`` helpers, pod groups and ``sweep``."""
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Literal, TypeVar, overload
+from typing import Literal, TypeVar, overload
 
-import anyio
+from ._group import OnExit, PodGroup
+from ._ops import DEFAULT_CONCURRENCY, PodOps, check_concurrency, map_concurrently
+from ._token import annotate, group_of, new_token, stamp, token_of
+from ._validation import (
+    PodId,
+    check_create_request,
+    check_ids,
+    check_items,
+    check_label,
+    check_number,
+    check_timeout,
+)
+from .errors import InvalidStateError, PodNotFoundError, ValidationError, YottaError
+from .models import Pod, PodCreateRequest, PodStatus
+from .models.status import LEAVING
+from .waiting import TERMINATED
 
-from .._token import annotate, check_label, group_of, new_token, stamp, token_of
-from ..errors import InvalidStateError, PodNotFoundError, ValidationError, YottaError
-from ..models import Pod, PodCreateRequest, PodStatus
-from ..waiter import TERMINATED, check_timeout
-from ._core import _request
-from ._ids import PodId, pod_id
-from ._waiting import PodsWaiting
-
-if TYPE_CHECKING:
-    from .._group import OnExit, PodGroup
-
-__all__ = ["PodsBulk", "SweepResult"]
+__all__ = ["PodBulk", "SweepResult"]
 
 A = TypeVar("A")
 R = TypeVar("R")
 
-DEFAULT_CONCURRENCY = 16
-_GOING = frozenset({PodStatus.TERMINATING, PodStatus.TERMINATED})
-
 
 @dataclass
 class SweepResult:
-    """What :meth:`PodsBulk.sweep` found and did.
+    """What ``client.pods.sweep`` found and did.
 
     ``found`` holds the orphans that matched (every one, also in a dry run); ``deleted`` the
     ids whose delete was accepted (or that were already on their way out); ``errors`` maps
@@ -45,10 +45,15 @@ class SweepResult:
     dry_run: bool = False
 
 
-class PodsBulk(PodsWaiting):
-    """``create_many``, ``pause_many``, ``resume_many``, ``delete_many``, ``group``, ``sweep``."""
+class PodBulk:
+    """``create_many``, ``pause_many``, ``resume_many``, ``delete_many``, ``group``, ``sweep``.
 
-    _groups: weakref.WeakSet[PodGroup] | None = None
+    Built on the public pod operations (:class:`~yotta_async._ops.PodOps`) only; the
+    pods resource composes one and exposes its methods as ``client.pods.<name>``.
+    """
+
+    def __init__(self, pods: PodOps) -> None:
+        self.pods = pods
 
     # -- *_many ------------------------------------------------------------------------------
     @overload
@@ -83,8 +88,8 @@ class PodsBulk(PodsWaiting):
         a note naming the pods that were created. Pods made here are *not* cleaned up if
         your program fails later: use :meth:`group` for that.
         """
-        reqs = [_checked(r, i) for i, r in enumerate(_items(requests, "requests"))]
-        results = await self._map(self.create, reqs, concurrency, return_exceptions)
+        reqs = [_checked(r, i) for i, r in enumerate(check_items(requests, "requests"))]
+        results = await map_concurrently(self._create, reqs, concurrency, return_exceptions)
         if not return_exceptions:
             return _raise_first(results, "created")
         return results
@@ -97,14 +102,14 @@ class PodsBulk(PodsWaiting):
 
         ``return_exceptions=False`` raises the first error instead (as in :meth:`create_many`).
         """
-        return await self._act_many(self.pause, ids, concurrency, return_exceptions)
+        return await self._act_many(self.pods.pause, ids, concurrency, return_exceptions)
 
     async def resume_many(
         self, ids: Iterable[PodId], *, concurrency: int = DEFAULT_CONCURRENCY,
         return_exceptions: bool = True,
     ) -> list[YottaError | None]:
         """Resume many paused pods; one ``None`` or ``YottaError`` per id, in input order."""
-        return await self._act_many(self.resume, ids, concurrency, return_exceptions)
+        return await self._act_many(self.pods.resume, ids, concurrency, return_exceptions)
 
     async def delete_many(
         self, ids: Iterable[PodId], *, concurrency: int = DEFAULT_CONCURRENCY,
@@ -117,48 +122,20 @@ class PodsBulk(PodsWaiting):
             errors = await client.pods.delete_many(ids)
             await client.pods.wait_all(ids, until="TERMINATED")
         """
-        return await self._act_many(self.delete, ids, concurrency, return_exceptions)
+        return await self._act_many(self.pods.delete, ids, concurrency, return_exceptions)
 
     async def _act_many(
         self, action: Callable[[int], Awaitable[None]], ids: Iterable[PodId], concurrency: int,
         return_exceptions: bool,
     ) -> list[YottaError | None]:
-        pids = [pod_id(v, f"ids[{i}]") for i, v in enumerate(_items(ids, "ids"))]
-        results = await self._map(action, pids, concurrency, return_exceptions)
+        pids = check_ids(ids, "ids")
+        results = await map_concurrently(action, pids, concurrency, return_exceptions)
         if not return_exceptions:
             return _raise_first(results, "done")
         return results
 
-    async def _map(
-        self, fn: Callable[[A], Awaitable[R]], items: Sequence[A], concurrency: int,
-        return_exceptions: bool,
-    ) -> list[R | YottaError]:
-        """``fn`` over ``items`` with ``concurrency`` workers; results (or errors) in order.
-
-        Without ``return_exceptions`` no new item starts after the first failure; items
-        already running finish. Only ``YottaError`` is captured: anything else is a bug or a
-        cancellation and propagates.
-        """
-        limit = _concurrency(concurrency)
-        results: list[R | YottaError | None] = [None] * len(items)
-        queue = iter(enumerate(items))
-        failed = False
-
-        async def worker() -> None:
-            nonlocal failed
-            for i, item in queue:  # one shared iterator: each item is taken exactly once
-                if failed and not return_exceptions:
-                    return
-                try:
-                    results[i] = await fn(item)
-                except YottaError as exc:
-                    results[i] = exc
-                    failed = True
-
-        async with anyio.create_task_group() as tg:
-            for _ in range(min(limit, len(items))):
-                tg.start_soon(worker)
-        return results  # type: ignore[return-value]  # every slot is filled unless we raise
+    async def _create(self, request: PodCreateRequest) -> Pod:
+        return await self.pods.create_with_token(request, new_token())
 
     # -- groups ------------------------------------------------------------------------------
     def group(
@@ -181,26 +158,12 @@ class PodsBulk(PodsWaiting):
         ``on_exit`` applies when the block ends normally: ``"delete"`` (and wait until
         TERMINATED), ``"pause"`` (wait until PAUSED) or ``"keep"``. ``on_error`` applies
         when it ends with an exception or cancellation; by default ``"pause"`` if
-        ``on_exit="pause"``, else ``"delete"``. See :class:`~yotta_async._group.PodGroup`.
+        ``on_exit="pause"``, else ``"delete"``. See :class:`~yotta_async.PodGroup`.
         """
-        from .._group import PodGroup
-
         return PodGroup(
-            self, on_exit=on_exit, on_error=on_error, cleanup_timeout=cleanup_timeout,
-            label=label, concurrency=_concurrency(concurrency),
+            self.pods, on_exit=on_exit, on_error=on_error, cleanup_timeout=cleanup_timeout,
+            label=label, concurrency=check_concurrency(concurrency),
         )
-
-    def _register(self, group: PodGroup) -> None:
-        if self._groups is None:
-            self._groups = weakref.WeakSet()
-        self._groups.add(group)
-
-    def _unregister(self, group: PodGroup) -> None:
-        if self._groups is not None:
-            self._groups.discard(group)
-
-    def _active_tokens(self) -> set[str]:
-        return {t for g in (self._groups or ()) for t in g.tokens}
 
     # -- sweep -------------------------------------------------------------------------------
     async def sweep(
@@ -212,7 +175,7 @@ class PodsBulk(PodsWaiting):
         include_ungrouped: bool = False,
         now: datetime | None = None,
         wait: bool = False,
-        timeout: float | None = None,  # noqa: ASYNC109  # passed on to wait_all's deadline
+        timeout: float | None = None,  # passed on to wait_all's deadline
         concurrency: int = DEFAULT_CONCURRENCY,
     ) -> SweepResult:
         """Find and delete pods left behind by an earlier run that crashed or was killed.
@@ -235,18 +198,18 @@ class PodsBulk(PodsWaiting):
         if group is not None:
             check_label(group, "group")
         age = _age(older_than)
-        limit = _concurrency(concurrency)
+        limit = check_concurrency(concurrency)
         if wait:  # checked now, not by wait_all after the deletes
-            check_timeout(timeout, TERMINATED)
+            check_timeout(timeout, TERMINATED.default_timeout)
         reference = now or datetime.now(timezone.utc)
         if reference.tzinfo is None:
             raise ValidationError("now", "must be a timezone-aware datetime")
-        active = self._active_tokens()
+        active = self.pods.groups.active_tokens()
         orphans = []
-        for pod in await self.list():
+        for pod in await self.pods.list():
             token = token_of(pod)
             label = group_of(pod)
-            if token is None or token in active or pod.status in _GOING:
+            if token is None or token in active or pod.status in LEAVING:
                 continue
             if group is not None and label != group:
                 continue
@@ -258,14 +221,14 @@ class PodsBulk(PodsWaiting):
         result = SweepResult(found=orphans, dry_run=dry_run)
         if dry_run or not orphans:
             return result
-        outcomes = await self._map(self.delete, [p.id for p in orphans], limit, True)
+        outcomes = await map_concurrently(self.pods.delete, [p.id for p in orphans], limit)
         for pod, outcome in zip(orphans, outcomes, strict=True):
             if outcome is None or isinstance(outcome, (InvalidStateError, PodNotFoundError)):
                 result.deleted.append(pod.id)  # accepted, or already on its way out
             else:
                 result.errors[pod.id] = outcome
         if wait and result.deleted:
-            waited = await self.wait_all(
+            waited = await self.pods.wait_all(
                 result.deleted, until=PodStatus.TERMINATED, timeout=timeout, return_exceptions=True
             )
             for pid, waited_for in zip(result.deleted, waited, strict=True):
@@ -274,15 +237,9 @@ class PodsBulk(PodsWaiting):
         return result
 
 
-def _items(values: Iterable[A], field: str) -> list[A]:
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise ValidationError(field, f"expected an iterable, got {type(values).__name__}")
-    return list(values)
-
-
 def _checked(request: object, i: int) -> PodCreateRequest:
     try:
-        checked = _request(request, {})  # type: ignore[arg-type]
+        checked = check_create_request(request, {})
         stamp(checked, new_token())  # a reserved env key is bad input too: refuse it up front
         return checked
     except ValidationError as exc:
@@ -290,20 +247,13 @@ def _checked(request: object, i: int) -> PodCreateRequest:
         raise ValidationError(where, exc.message) from None
 
 
-def _concurrency(value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValidationError("concurrency", f"must be an integer >= 1, got {value!r}")
-    return value
-
-
 def _age(value: float | timedelta | None) -> timedelta | None:
     if value is None or isinstance(value, timedelta):
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValidationError("older_than", f"must be seconds >= 0 or a timedelta, got {value!r}")
+    seconds = check_number(value, "older_than", inclusive=True)
     try:
-        return timedelta(seconds=value)
-    except OverflowError:  # inf, or more days than a timedelta holds
+        return timedelta(seconds=seconds)
+    except OverflowError:  # more days than a timedelta holds
         raise ValidationError("older_than", f"is too large for a timedelta, got {value!r}") from None
 
 
