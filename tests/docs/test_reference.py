@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,7 +54,7 @@ def _attribute_doc(module: ModuleType, name: str) -> str:
     """The string literal right after the top-level assignment of ``name`` in ``module``."""
     assert module.__file__ is not None
     body = ast.parse(Path(module.__file__).read_text(encoding="utf-8")).body
-    for node, after in zip(body, body[1:]):
+    for node, after in itertools.pairwise(body):
         targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
         if any(isinstance(t, ast.Name) and t.id == name for t in targets) and isinstance(after, ast.Expr):
             value = after.value
