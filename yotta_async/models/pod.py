@@ -77,9 +77,9 @@ class Pod(Model, kw_only=True):
 
     A ``Pod`` is a snapshot, often shared (one poll serves every waiter), so its nested
     collections ``environment_vars``, ``expose`` and ``persistent_volumes`` are tuples.
-    Fields are declared in the order the API sends them (``status`` after ``ssh_cmd``),
-    which is what makes a 1,000-pod reply decode more than 10x faster than pydantic v2
-    (``benchmarks/bench_decode.py``).
+    Tuples are cheaper to build than lists and cost the garbage collector nothing once
+    checked, and fields are declared in the order the API sends them (``status`` after
+    ``ssh_cmd``), so a big listing decodes faster (``benchmarks/bench_decode.py``).
     """
 
     id: int
