@@ -108,7 +108,9 @@ async def rig() -> AsyncIterator[Rig]:
     server = FuzzServer()
     async with (
         serve(server.handle) as url,
-        YottaClient(KEY, url, max_retries=0, timeout=0.5, sleep=_no_sleep) as client,
+        # 2 s per attempt: a loopback reply can take over 0.5 s on a loaded 2-core machine
+        # running two suites at once; only the slow-drip cases wait it out.
+        YottaClient(KEY, url, max_retries=0, timeout=2.0, sleep=_no_sleep) as client,
     ):
         yield Rig(server, client)
 
