@@ -20,12 +20,20 @@ from yotta_async import (
     YottaClient,
 )
 from yotta_async._token import GROUP_ENV, TOKEN_ENV
-from yotta_async.testing import FaultPlan, FaultRule, Simulator
+from yotta_async.testing import FaultPlan, FaultRule, Simulator, Timings
 from yotta_async.testing._state import SimPod
 
 REQ = PodCreateRequest(name="g", image="img", gpu_type="NVIDIA_H100_80G", gpu_count=1)
 POST = "POST /v2/pods"
 DELETE = "DELETE /v2/pods/{id}"
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    # TERMINATED pods stay listed for 60 s of real time (not the 60 ms of a 1,000x clock), so
+    # the statuses a test reads after a group's exit cannot age out on a loaded machine.
+    async with Simulator(time_scale=0.001, timings=Timings(retention=60_000.0)) as simulator:
+        yield simulator
 
 
 @pytest.fixture
@@ -160,7 +168,9 @@ async def test_a_second_native_cancel_during_cleanup_does_not_stop_it(
 async def test_cleanup_failure_is_raised_from_the_original_error(sim: Simulator, client: YottaClient) -> None:
     sim.faults = FaultPlan({DELETE: FaultRule(error_500=1.0)})
     with pytest.raises(CleanupError) as info:
-        async with client.pods.group(cleanup_timeout=0.2) as group:
+        # The deletes' retries end (in 500s) long before 5 s; a 0.2 s deadline could cut them
+        # short on a loaded machine and report a timeout instead.
+        async with client.pods.group(cleanup_timeout=5.0) as group:
             await group.launch(REQ, count=2, wait=False)
             raise KeyError("original")
     error = info.value
