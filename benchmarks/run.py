@@ -69,7 +69,7 @@ def machine() -> list[tuple[str, str]]:
         ("cores", str(os.cpu_count())),
         ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
         ("OS", platform.platform()),
-        ("load average at start (1/5/15 min)", _load()),
+        ("load average at the end (1/5/15 min)", _load()),
     ]
 
 
