@@ -81,8 +81,8 @@ def run(mode: str) -> list[Row]:
                 sdk,
                 unit="ms",
                 scale=1e3,
-                target="<= 0.20 (>= 5x faster)",
-                check=lambda r: r <= 0.20,
+                target="<= 0.10 (>= 10x faster)",
+                check=lambda r: r <= 0.10,
             )
         )
     else:

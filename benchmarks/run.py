@@ -70,7 +70,16 @@ def machine() -> list[tuple[str, str]]:
         ("cores", str(os.cpu_count())),
         ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
         ("OS", platform.platform()),
+        ("load average at the end (1/5/15 min)", _load()),
     ]
+
+
+def _load() -> str:
+    """The machine's load average: other work on a shared machine skews every timing row."""
+    try:
+        return "/".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def versions() -> list[tuple[str, str]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import random
 from collections.abc import Iterable
@@ -283,6 +282,8 @@ def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
+        import ipaddress  # only for a plain-http base URL; kept off the import path
+
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False

@@ -59,6 +59,7 @@ __all__ = ["LaunchWait", "OnExit", "PodGroup"]
 logger = logging.getLogger("yotta_async")
 
 OnExit = Literal["delete", "pause", "keep"]
+"""What a group does with its pods when its block ends: delete them, pause them, or keep them."""
 LaunchWait = bool | PodStatus | str | Readiness
 """What ``launch`` waits for: ``True`` (RUNNING), ``False`` (nothing), RUNNING or ``READY``."""
 _POLICIES = ("delete", "pause", "keep")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -275,6 +274,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if _DELTA_SECONDS.fullmatch(value):
         seconds = float(value)
     else:
+        import email.utils  # HTTP-dates are rare; the email package is kept off the import path
+
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):

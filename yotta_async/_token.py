@@ -59,7 +59,9 @@ __all__ = [
 ]
 
 TOKEN_ENV = "YOTTA_ASYNC_TOKEN"
+"""The environment variable that carries a create's client token on the pod (exactly-once, sweep)."""
 GROUP_ENV = "YOTTA_ASYNC_GROUP"
+"""The environment variable that carries a pod group's label on each of its pods."""
 RESERVED_ENV = frozenset({TOKEN_ENV, GROUP_ENV})
 
 def new_token() -> str:
@@ -151,10 +153,23 @@ class PodLister:
 
 
 def annotate(exc: BaseException, text: str) -> None:
-    """Add ``text`` as a note on ``exc`` (shown under its traceback; Python 3.11+ only)."""
+    """Add ``text`` as a note on ``exc`` (PEP 678: ``exc.__notes__``, shown under its traceback).
+
+    Python 3.10 has no ``add_note``; the list is kept by hand there, so callers can read
+    ``__notes__`` on every version (and the ``exceptiongroup`` backport prints them).
+    """
     add_note = getattr(exc, "add_note", None)
     if callable(add_note):
         add_note(text)
+        return
+    notes = getattr(exc, "__notes__", None)
+    if not isinstance(notes, list):
+        notes = []
+        try:
+            exc.__notes__ = notes  # type: ignore[attr-defined,unused-ignore]
+        except AttributeError:  # pragma: no cover - an exception type with __slots__
+            return
+    notes.append(text)
 
 
 def matching(pods: Iterable[Pod], tokens: set[str] | frozenset[str]) -> list[Pod]:

@@ -170,7 +170,9 @@ async def test_a_second_native_cancel_during_cleanup_does_not_stop_it(
 async def test_cleanup_failure_is_raised_from_the_original_error(sim: Simulator, client: YottaClient) -> None:
     sim.faults = FaultPlan({DELETE: FaultRule(error_500=1.0)})
     with pytest.raises(CleanupError) as info:
-        async with client.pods.group(cleanup_timeout=0.2) as group:
+        # The deletes' retries end (in 500s) long before 5 s; a 0.2 s deadline could cut them
+        # short on a loaded machine and report a timeout instead.
+        async with client.pods.group(cleanup_timeout=5.0) as group:
             await group.launch(REQ, count=2, wait=False)
             raise KeyError("original")
     error = info.value

@@ -141,7 +141,7 @@ def test_unknown_fields_are_tolerated() -> None:
            b'"expose": [{"port": 22, "extra": 1}]}'
     pod = POD_DECODER.decode(body)
     assert pod.id == 1
-    assert pod.expose == [ExposePort(port=22)]
+    assert pod.expose == (ExposePort(port=22),)
 
 
 def test_minimal_pod_has_none_for_absent_fields() -> None:
@@ -456,3 +456,17 @@ def test_build_errors_name_the_field(fields: dict[str, Any], field: str) -> None
     with pytest.raises(ValidationError) as info:
         PodCreateRequest.build(**fields)
     assert info.value.field == field
+
+
+def test_pod_fields_follow_the_api_order_and_nested_collections_stay_lists() -> None:
+    # msgspec finds the next field fastest when the wire sends fields in declaration order
+    # (benchmarks/bench_decode.py); the API sends PodV2Response's properties in spec order.
+    wire = list(SPEC["components"]["schemas"]["PodV2Response"]["properties"])
+    assert list(Pod.__struct_encode_fields__) == wire
+    body = {"id": 1, "status": "RUNNING", "environmentVars": [{"key": "k", "value": "v"}],
+            "expose": [{"port": 22}], "persistentVolumes": [{"mountPath": "/d", "volumeType": "NFS"}]}
+    pod = POD_DECODER.decode(json.dumps(body).encode())
+    # Lists, as in 0.1.0: the tuple variant saved ~5% of decode time, not worth a breaking change.
+    assert type(pod.environment_vars) is list and type(pod.expose) is list
+    assert type(pod.persistent_volumes) is list
+    assert pod.persistent_volumes[0].mount_path == "/d"

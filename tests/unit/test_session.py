@@ -50,6 +50,10 @@ HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body>
 class FixedRandom(random.Random):
     """``random()`` returns the given values in turn (then 0.0)."""
 
+    def __new__(cls, values: Iterable[float] = ()) -> FixedRandom:
+        # Python 3.10's random.Random.__new__ seeds from the constructor's argument (a list here).
+        return super().__new__(cls)
+
     def __init__(self, values: Iterable[float] = ()) -> None:
         super().__init__(0)
         self.values = list(values)

@@ -131,14 +131,13 @@ class Pod(Model, kw_only=True):
 
     ``created_at`` / ``updated_at`` are epoch milliseconds as sent; ``created`` and
     ``updated`` give the same instants as ``datetime``.
+
+    A ``Pod`` is a snapshot, often shared (one poll serves every waiter): treat it as
+    read-only. Fields are declared in the order the API sends them (``status`` after
+    ``ssh_cmd``), so a big listing decodes faster (``benchmarks/bench_decode.py``).
     """
 
     id: Int64
-    if TYPE_CHECKING:
-        status: PodStatus
-    else:
-        # The wire may carry a v1 integer status; __post_init__ turns it into a PodStatus.
-        status: PodStatus | int
     org_id: int | None = None
     applicant_id: int | None = None
     name: str | None = None
@@ -175,6 +174,11 @@ class Pod(Model, kw_only=True):
     environment_vars: list[EnvVar] | None = None
     expose: list[ExposePort] | None = None
     ssh_cmd: str | None = None
+    if TYPE_CHECKING:
+        status: PodStatus
+    else:
+        # The wire may carry a v1 integer status; __post_init__ turns it into a PodStatus.
+        status: PodStatus | int
     created_at: int | None = None
     updated_at: int | None = None
     persistent_volumes: list[PersistentVolume] | None = None
