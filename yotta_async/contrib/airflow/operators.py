@@ -233,7 +233,7 @@ class YottaLaunchPodsOperator(_YottaOperator):
 
     def _launch_with_placements(self, context: Any, ti: Any) -> Any:
         """Hand the whole launch (adopt, create, wait, fail over) to :class:`YottaLaunchTrigger`."""
-        places = check_placements(_placement_lists(self.placements))  # as rendered
+        places = [Placement(g, r) for g, r in _placement_lists(self.placements)]  # as rendered
         spec = dict(self.spec)
         if self.request is None:
             spec.setdefault("gpu_type", places[0].gpu_type)  # every create takes the placement's
