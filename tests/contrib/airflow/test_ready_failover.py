@@ -13,7 +13,7 @@ import pytest
 from yotta_async import EnvVar, ExposePort, Placement, PodCreateRequest, PodStatus, ValidationError
 from yotta_async.contrib.airflow import YottaHook, YottaLaunchTrigger, YottaPodsTrigger
 from yotta_async.contrib.airflow._common import TOKEN_ENV, task_token_prefix
-from yotta_async.contrib.airflow._launch import LaunchPlan
+from yotta_async.contrib.airflow._launch import LaunchPlan, placement_of
 from yotta_async.testing import ManualClock, Simulator, Timings
 
 from .conftest import connection_json
@@ -234,3 +234,54 @@ def test_bad_launch_trigger_arguments_name_the_field(kwargs: dict[str, Any], fie
     with pytest.raises(ValidationError) as info:
         YottaLaunchTrigger(**{"plan": plan(1, [EAST1]), **kwargs})
     assert info.value.field == field
+
+
+async def test_a_retry_deletes_failed_pods_resumes_paused_ones_and_keeps_their_placement(
+    use_sim: Callable[[Simulator, ManualClock], None],
+) -> None:
+    clock = ManualClock()
+    async with Simulator(clock=clock, timings=T) as sim:
+        use_sim(sim, clock)
+
+        def seed(tail: str, status: PodStatus, region: str) -> int:
+            env = [EnvVar(key=TOKEN_ENV, value=f"{PREFIX}{tail}")]
+            return sim.add_pods(1, status=status, environment_vars=env, regions=[region], expose=EXPOSE)[0]
+
+        failed = seed("0-t1-p0", PodStatus.FAILED, "us-east-1")
+        paused = seed("1-t1-p1", PodStatus.PAUSED, "us-east-2")
+        beyond = seed("7-t1-p0", PodStatus.RUNNING, "us-east-1")  # an index past count: surplus
+        event = await first_event(YottaLaunchTrigger(plan(2, [EAST1, EAST2], try_number=2), timeout=900))
+        assert event["status"] == "success", event["message"]
+        assert event["pods"][1]["id"] == str(paused)
+        assert event["pods"][1]["placement"] == {"gpu_type": H100, "region": "us-east-2"}
+        assert event["pods"][0]["id"] not in (str(failed), str(beyond))
+        assert sim.request_counts["POST /v2/pods/{id}/resume"] == 1
+        assert sim.request_counts["POST /v2/pods"] == 1  # only index 0 was made again
+        assert status_of(sim, beyond) in GONE
+        assert status_of(sim, failed) in GONE  # a FAILED pod of an earlier try is never left behind
+        assert sim.request_counts["DELETE /v2/pods/{id}"] == 2  # the FAILED pod and the surplus one
+
+
+async def test_a_wait_that_times_out_names_the_pod(use_sim: Callable[[Simulator, ManualClock], None]) -> None:
+    clock = ManualClock()
+    async with Simulator(clock=clock, timings=T, port_health={"ssh": math.inf}) as sim:
+        use_sim(sim, clock)
+        event = await first_event(YottaLaunchTrigger(plan(1, [EAST1]), until="ready", timeout=200))
+        assert event["status"] == "failed" and event["message"].startswith("WaitTimeoutError")
+        [failure] = event["failures"]
+        assert failure["error"] == "WaitTimeoutError" and failure["status"] == "RUNNING"
+        assert failure["pod_id"] == str(sim.pods()[0]["id"])
+
+
+def test_placement_of_reads_the_token_when_the_pod_does_not_say() -> None:
+    from yotta_async import Pod
+
+    def pod(tail: str, **kw: Any) -> Pod:
+        env = [EnvVar(key=TOKEN_ENV, value=PREFIX + tail)]
+        return Pod(id=1, status=PodStatus.RUNNING, environment_vars=env, **kw)
+
+    places = [EAST1, EAST2]
+    assert placement_of(pod("0-t1-p1"), places, PREFIX) == EAST2
+    assert placement_of(pod("0-t1-p1", gpu_type=H100, region="us-east-3"), places, PREFIX) == EAST3
+    assert placement_of(pod("0-t1"), places, PREFIX) == EAST1  # no -p<k>: the first
+    assert placement_of(pod("0-t1-p9"), places, PREFIX) == EAST1
