@@ -228,6 +228,11 @@ def test_the_new_fields_round_trip_through_serialize() -> None:
         ({"plan": "nope"}, "plan"),
         ({"plan": {**plan(1, [EAST1]), "placements": []}}, "placements"),
         ({"plan": {**plan(1, [EAST1]), "request": {"name": 5}}}, "request"),
+        ({"plan": {k: v for k, v in plan(1, [EAST1]).items() if k != "count"}}, "plan.count"),
+        ({"plan": {**plan(1, [EAST1]), "count": "3"}}, "count"),
+        ({"plan": {**plan(1, [EAST1]), "try_number": -1}}, "try_number"),
+        ({"plan": {**plan(1, [EAST1]), "prefix": ""}}, "prefix"),
+        ({"plan": {**plan(1, [EAST1]), "placements": "H100@us-east-1"}}, "placements"),
     ],
 )
 def test_bad_launch_trigger_arguments_name_the_field(kwargs: dict[str, Any], field: str) -> None:

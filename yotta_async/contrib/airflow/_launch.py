@@ -133,12 +133,24 @@ class LaunchPlan:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LaunchPlan:
         """Rebuild a plan from :meth:`to_dict`'s output (placements checked again)."""
+        missing = sorted({"request", "count", "placements", "prefix", "try_number"} - set(data))
+        if missing:
+            raise ValidationError(f"plan.{missing[0]}", "is missing")
         try:
             request = msgspec.convert(data["request"], PodCreateRequest)
         except msgspec.ValidationError as exc:
             raise ValidationError("request", f"could not rebuild the pod spec: {exc}") from None
-        places = check_placements([tuple(p) if isinstance(p, list) else p for p in data["placements"]])
-        return cls(request, int(data["count"]), places, str(data["prefix"]), int(data["try_number"]))
+        raw = data["placements"]
+        pairs = [tuple(p) if isinstance(p, list) else p for p in raw] if isinstance(raw, list) else raw
+        places = check_placements(pairs)
+        count, try_number, prefix = data["count"], data["try_number"], data["prefix"]
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
+            raise ValidationError("count", f"must be an integer from 1 to 1000, got {count!r}")
+        if isinstance(try_number, bool) or not isinstance(try_number, int) or try_number < 0:
+            raise ValidationError("try_number", f"must be a non-negative integer, got {try_number!r}")
+        if not isinstance(prefix, str) or not prefix:
+            raise ValidationError("prefix", f"must be a non-empty token prefix, got {prefix!r}")
+        return cls(request, count, places, prefix, try_number)
 
     async def run(
         self,
