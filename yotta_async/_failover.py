@@ -9,7 +9,7 @@ creates is registered for cleanup before its request is sent.
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, Protocol, TypeVar
 
@@ -197,14 +197,28 @@ class Failover(Generic[W]):
         if self._on_event is not None:
             self._on_event(event)
 
-    async def run(self, count: int) -> list[Landing[W]]:
-        """Launch ``count`` pods; their landings in slot order, or raise ``CapacityError``."""
+    async def run(self, count: int, *, adopted: Mapping[int, Landing[W]] | None = None) -> list[Landing[W]]:
+        """Launch ``count`` pods; their landings in slot order, or raise ``CapacityError``.
+
+        ``adopted`` maps a slot to a pod that already exists for it (made by an earlier
+        run, say a retried task, that was interrupted) and the placement it is on: that slot
+        sends no create but waits for the pod, and if it fails for capacity, is deleted and
+        replaced on the placements after that one (or the first placement not known full,
+        when it is on none of them). Slots outside ``range(count)`` are ignored.
+
+        ::
+
+            engine = Failover(places, create=..., delete=..., wait=..., is_capacity_error=...,
+                              clock=time.monotonic)
+            landings = await engine.run(4, adopted={2: Landing(pod, places[1])})
+        """
         exhausted: list[int] = []
         errors: list[YottaError] = []
+        seeds = dict(adopted or {})
 
         async def guarded(slot: int, scope: anyio.CancelScope) -> None:
             try:
-                await self._slot(slot)
+                await self._slot(slot, seeds.get(slot))
             except _Exhausted:
                 exhausted.append(slot)
                 scope.cancel()  # the launch cannot succeed: stop the other slots
@@ -231,32 +245,39 @@ class Failover(Generic[W]):
             )
         return [self.landings[slot] for slot in range(count)]
 
-    async def _slot(self, slot: int) -> None:
+    async def _slot(self, slot: int, seed: Landing[W] | None = None) -> None:
         index: int | None = None  # chosen once the first create may go, to use what others learned
+        pod: Pod | None = None
+        if seed is not None:  # an existing pod: wait for it, failing over from where it is
+            pod, placement = seed.pod, seed.placement
+            index = self.placements.index(placement) if placement in self.placements else None
         while True:
-            async with self._limiter:
-                if index is None:
-                    index = next((i for i in range(len(self.placements)) if i not in self._full),
-                                 len(self.placements))
-                if index >= len(self.placements):
-                    self._emit(FailoverEvent("exhausted", slot, None, reason="no placement left"))
-                    raise _Exhausted
-                placement = self.placements[index]
-                pod = await self._try_create(slot, placement)
             if pod is None:
-                self._full.add(index)
-                index += 1
-                continue
-            self._emit(FailoverEvent("created", slot, placement, pod.id))
+                async with self._limiter:
+                    if index is None:
+                        index = next((i for i in range(len(self.placements)) if i not in self._full),
+                                     len(self.placements))
+                    if index >= len(self.placements):
+                        self._emit(FailoverEvent("exhausted", slot, None, reason="no placement left"))
+                        raise _Exhausted
+                    placement = self.placements[index]
+                    pod = await self._try_create(slot, placement)
+                if pod is None:
+                    self._full.add(index)
+                    index += 1
+                    continue
+                self._emit(FailoverEvent("created", slot, placement, pod.id))
             if self._wait is not None:
                 try:
                     pod = await self._wait(pod.id, self._remaining(pod))
                 except YottaError as exc:
                     if not failed_before_running(exc):
                         raise
-                    self._full.add(index)
+                    if index is not None:
+                        self._full.add(index)
                     await self._replace(slot, placement, pod.id, "FAILED before RUNNING")
-                    index += 1
+                    index = None if index is None else index + 1
+                    pod = None
                     continue
             self.landings[slot] = Landing(pod, placement)
             self._emit(FailoverEvent("landed", slot, placement, pod.id))

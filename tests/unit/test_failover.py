@@ -10,7 +10,7 @@ import anyio.lowlevel
 import pytest
 
 from yotta_async import APIError, Pod, PodFailedError, PodStatus, WaitTimeoutError
-from yotta_async._failover import Failover, FailoverEvent, failed_before_running
+from yotta_async._failover import Failover, FailoverEvent, Landing, failed_before_running
 from yotta_async.errors import CapacityError, InvalidRequestError, PlacementAttempt
 
 S = PodStatus
@@ -90,6 +90,28 @@ async def test_fails_over_across_three_placements(mode: str) -> None:
     kinds = Counter(e.kind for e in events)
     assert kinds["landed"] == 4
     assert kinds["failed" if mode == "fail" else "refused"] >= 2
+
+
+async def test_adopted_slots_wait_instead_of_creating_and_fail_over_from_their_placement() -> None:
+    cloud = FakeCloud({A: 0, B: 0, C: 10})
+    # Pods an earlier run made: slot 0 healthy on C, slot 1 doomed on B (FAILED for capacity),
+    # slot 2 on a placement outside the list (healthy). Slot 3 has none.
+    cloud.pods.update({1: (C, True), 2: (B, False), 3: (Where("H100", "z"), True)})
+    seeds = {
+        0: Landing(Pod(id=1, status=S.PENDING), C),
+        1: Landing(Pod(id=2, status=S.PENDING), B),
+        2: Landing(Pod(id=3, status=S.PENDING), Where("H100", "z")),
+        7: Landing(Pod(id=4, status=S.PENDING), A),  # outside range(count): ignored
+    }
+    events: list[FailoverEvent[Where]] = []
+    landings = await engine(cloud, [A, B, C], concurrency=1, on_event=events.append).run(4, adopted=seeds)
+    assert [landing.pod.id for landing in landings[:3]] == [1, landings[1].pod.id, 3]
+    assert landings[0].placement == C and landings[2].placement == Where("H100", "z")
+    # slot 1 went on from B to C, never back to A; slot 3 started at A (then B, C)
+    assert landings[1].placement == C and landings[1].pod.id not in (1, 2, 3, 4)
+    assert 2 in cloud.deleted and 4 not in cloud.deleted
+    assert [e.slot for e in events if e.kind == "creating" and e.placement == A] == [3]
+    assert not any(e.kind == "created" and e.pod_id in (1, 2, 3) for e in events)
 
 
 async def test_slots_land_where_there_is_room_in_preference_order() -> None:

@@ -8,17 +8,22 @@ from typing import Any
 
 import pytest
 
+from yotta_async.testing import Timings
+
 from ._dags import DAG_SOURCES, load_dag
 from ._sim import ThreadedSimulator, threaded_simulator
 from .conftest import connection_json
 
 FAST = {"poll_floor": 0.05, "poll_max": 0.2}
+# TERMINATED pods stay listed, so a test can count every pod a run made however long the run
+# took on a loaded machine (the default 60 s of retention is 0.6 s at time_scale=0.01).
+KEEP = Timings(retention=1e6)
 
 
 @pytest.fixture
 def server(airflow_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedSimulator]:
     """A simulator 100x faster than real time, and ``yotta_default`` pointing at it."""
-    with threaded_simulator(time_scale=0.01) as srv:
+    with threaded_simulator(time_scale=0.01, timings=KEEP) as srv:
         conn = connection_json(srv.sim.api_key, srv.sim.base_url, **FAST)
         monkeypatch.setenv("AIRFLOW_CONN_YOTTA_DEFAULT", conn)
         yield srv
@@ -128,3 +133,38 @@ def test_a_launch_whose_pods_fail_cleans_up_and_fails(server: ThreadedSimulator,
     counts = server.call(lambda: dict(sim.request_counts))
     assert counts["POST /v2/pods"] == 2 and counts["DELETE /v2/pods/{id}"] == 2  # FAILED pods deleted
     assert server.call(lambda: sim.live_pods(include_terminating=False)) == 0
+
+
+def test_ready_launch_over_placements_fails_over_and_its_retry_adopts(
+    airflow_db: Path, monkeypatch: pytest.MonkeyPatch, trigger_runs: list[dict[str, Any]]
+) -> None:
+    capacity = {("NVIDIA_H100_80G", "us-east-1"): 1, ("NVIDIA_H100_80G", "us-east-2"): 10}
+    with threaded_simulator(time_scale=0.01, capacity=capacity, port_health={"ssh": 20.0},
+                            timings=KEEP) as srv:
+        conn = connection_json(srv.sim.api_key, srv.sim.base_url, **FAST)
+        monkeypatch.setenv("AIRFLOW_CONN_YOTTA_DEFAULT", conn)
+        dag = load_dag(DAG_SOURCES / "yotta_failover.py", airflow_db)
+        run = dag.test()
+
+        assert str(run.state) == "success", task_states(run)
+        assert task_states(run)["launch"] == ("success", 2)  # the first try really died
+        pods = xcom(run, "launch")
+        assert [p["name"] for p in pods] == ["fo-0", "fo-1", "fo-2"]
+        assert xcom(run, "work") == {"where": ["us-east-1", "us-east-2", "us-east-2"], "ssh": [True] * 3}
+        assert all(next(e for e in p["expose"] if e["port"] == 22)["healthy"] for p in pods)  # ready
+        # both tries ran the launch in the triggerer, the fallback region rendered from params
+        launches = [r for r in trigger_runs if "plan" in r]
+        assert len(launches) == 2
+        assert launches[0]["plan"]["placements"] == [["NVIDIA_H100_80G", "us-east-1"],
+                                                     ["NVIDIA_H100_80G", "us-east-2"]]
+        assert (launches[0]["until"], launches[0]["ready_ports"]) == ("ready", ["ssh"])
+
+        sim = srv.sim
+        every = srv.call(lambda: sim.pods())
+        tokens = [v["value"] for p in every for v in p["environmentVars"] if v["key"] == "YOTTA_ASYNC_TOKEN"]
+        # 3 landed + 2 that found us-east-1 full (FAILED, deleted, replaced), all by try 1: the
+        # retry created nothing, it adopted
+        assert srv.call(lambda: sim.request_counts["POST /v2/pods"]) == 5
+        assert len(every) == 5 and {p["id"] for p in pods} <= {str(p["id"]) for p in every}
+        assert not any("-t2" in t for t in tokens)
+        assert srv.call(lambda: sim.live_pods()) == 0

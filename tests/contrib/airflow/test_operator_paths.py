@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from yotta_async import EnvVar, PodStatus
+from yotta_async import EnvVar, Placement, PodStatus
 from yotta_async.contrib.airflow import (
     YottaDeletePodsOperator,
     YottaLaunchPodsOperator,
+    YottaLaunchTrigger,
     YottaPausePodsOperator,
     YottaPodsTrigger,
 )
@@ -214,3 +215,56 @@ def test_pausing_a_pod_that_cannot_pause_fails_the_task(server: ThreadedSimulato
     [pid] = server.call(lambda: sim.add_pods(1, status=PodStatus.TERMINATED))
     with pytest.raises(AirflowException, match="pause failed for 1 pods"):
         YottaPausePodsOperator(task_id="pause", pod_ids=[pid]).execute({"ti": TI()})
+
+
+PLACES = [("NVIDIA_H100_80G", "us-east-1"), ("NVIDIA_H100_80G", "us-east-2")]
+NO_GPU = {k: v for k, v in SPEC.items() if k != "gpu_type"}  # the placements say which GPU
+
+
+def test_with_placements_the_whole_launch_defers_to_the_launch_trigger(server: ThreadedSimulator) -> None:
+    op = YottaLaunchPodsOperator(task_id="t", count=2, until="ready", ready_ports=[22], probe=True,
+                                 placements=PLACES, timeout=60, on_failure="pause", **NO_GPU)
+    trigger = deferred(op, TI(try_number=3))
+    assert isinstance(trigger, YottaLaunchTrigger)
+    assert (trigger.until, trigger.ready_ports, trigger.probe) == ("ready", [22], True)
+    assert (trigger.on_kill_action, trigger.timeout) == ("pause", 60.0)
+    assert trigger.plan.placements == [Placement(*p) for p in PLACES]
+    assert (trigger.plan.count, trigger.plan.try_number) == (2, 3)
+    assert trigger.plan.prefix == task_token_prefix("d", "t", "r", -1)
+    assert trigger.plan.request.gpu_type == "NVIDIA_H100_80G"  # filled in from the first placement
+    sim = server.sim
+    assert server.call(lambda: sim.request_counts["POST /v2/pods"]) == 0  # the trigger creates
+
+
+def test_a_worker_launch_over_placements_reports_where_each_pod_landed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    capacity = {("NVIDIA_H100_80G", "us-east-1"): 1, ("NVIDIA_H100_80G", "us-east-2"): 10}
+    with threaded_simulator(time_scale=0.001, capacity=capacity, over_capacity="refuse") as srv:
+        conn = connection_json(srv.sim.api_key, srv.sim.base_url, poll_floor=0.01, poll_max=0.05)
+        monkeypatch.setenv("AIRFLOW_CONN_YOTTA_DEFAULT", conn)
+        op = YottaLaunchPodsOperator(task_id="t", count=3, deferrable=False, placements=PLACES, timeout=60,
+                                     **NO_GPU)
+        records = op.execute({"ti": TI()})
+        sim = srv.sim
+        counts = srv.call(lambda: dict(sim.request_counts))
+    assert [r["placement"]["region"] for r in records].count("us-east-1") == 1
+    assert [r["placement"]["region"] for r in records].count("us-east-2") == 2
+    assert counts["POST /v2/pods"] >= 4  # at least one create was refused on us-east-1
+
+
+def test_placements_running_out_on_the_final_try_fail_the_task_and_clean_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from airflow.sdk.exceptions import AirflowException
+
+    capacity = {("NVIDIA_H100_80G", "us-east-1"): 1, ("NVIDIA_H100_80G", "us-east-2"): 1}
+    with threaded_simulator(time_scale=0.001, capacity=capacity) as srv:
+        conn = connection_json(srv.sim.api_key, srv.sim.base_url, poll_floor=0.01, poll_max=0.05)
+        monkeypatch.setenv("AIRFLOW_CONN_YOTTA_DEFAULT", conn)
+        op = YottaLaunchPodsOperator(task_id="t", count=3, deferrable=False, placements=PLACES, timeout=60,
+                                     **NO_GPU)
+        with pytest.raises(AirflowException, match="CapacityError: placements ran out") as info:
+            op.execute({"ti": TI(try_number=1, max_tries=0)})
+        assert live(srv) == 0  # the final try deleted the pods that did land, too
+    assert "NVIDIA_H100_80G@us-east-2: pod" in str(info.value)  # every attempt is listed

@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 
-from yotta_async import PodCreateRequest, ValidationError
+from yotta_async import READY, Placement, PodCreateRequest, PodStatus, ValidationError
 from yotta_async.contrib.airflow import (
     YottaDeletePodsOperator,
     YottaLaunchPodsOperator,
     YottaPausePodsOperator,
 )
-from yotta_async.contrib.airflow._common import UNTIL, pod_ids_from, task_token_prefix
+from yotta_async.contrib.airflow._common import UNTIL, pod_ids_from, task_token_prefix, wait_target
+from yotta_async.contrib.airflow.operators import _placement_lists
 
 SPEC = {"name": "w", "image": "img", "gpu_type": "NVIDIA_H100_80G", "gpu_count": 1}
 
@@ -43,7 +44,14 @@ def test_templated_fields_and_ui() -> None:
         ({"count": True, **SPEC}, "count"),
         ({"until": "ready-ish", **SPEC}, "until"),
         ({"on_failure": "explode", **SPEC}, "on_failure"),
-        ({"placements": [("NVIDIA_H100_80G", "us-east-1")], **SPEC}, "placements"),
+        ({"placements": [], **SPEC}, "placements"),
+        ({"placements": [("NVIDIA_H100_80G",)], **SPEC}, "placements[0]"),
+        ({"placements": [("NVIDIA_H100_80G", "us-east-1")], "until": "paused", **SPEC}, "until"),
+        ({"ready_ports": ["ssh"], **SPEC}, "ready_ports"),
+        ({"probe": True, **SPEC}, "probe"),
+        ({"until": "ready", "ready_ports": [True], **SPEC}, "ready_ports[0]"),
+        ({"until": "ready", "ready_ports": [70000], **SPEC}, "ready_ports[0]"),
+        ({"until": "ready", "probe": "yes", **SPEC}, "probe"),
         ({}, "spec"),
         ({"request": PodCreateRequest(**SPEC), "name": "x"}, "request"),
         ({"request": {"name": "x"}}, "request"),
@@ -67,10 +75,35 @@ def test_unknown_keywords_still_reach_airflow() -> None:
         YottaLaunchPodsOperator(task_id="launch", not_a_thing=1, **SPEC)
 
 
-def test_until_accepts_the_three_waits() -> None:
-    assert set(UNTIL) == {"running", "paused", "terminated"}
-    for until in ("running", "PAUSED", "Terminated"):
+def test_until_accepts_the_four_waits() -> None:
+    assert set(UNTIL) == {"running", "ready", "paused", "terminated"}
+    assert UNTIL["ready"] is READY
+    for until in ("running", "Ready", "PAUSED", "Terminated"):
         assert YottaLaunchPodsOperator(task_id="t", until=until, **SPEC).until == until.lower()
+
+
+def test_ready_ports_and_probe_narrow_the_ready_target() -> None:
+    op = YottaLaunchPodsOperator(task_id="t", until="ready", ready_ports=("SSH", 8888), probe=True, **SPEC)
+    assert (op.ready_ports, op.probe) == (["SSH", 8888], True)
+    assert wait_target(op.until, op.ready_ports, op.probe) == READY(ports=["SSH", 8888], probe=True)
+    assert wait_target("ready") is READY
+    assert wait_target("running") is PodStatus.RUNNING
+
+
+def test_placements_are_kept_as_json_lists_and_templated() -> None:
+    op = YottaLaunchPodsOperator(
+        task_id="t", count=2, name="w", image="img", gpu_count=1,
+        placements=[Placement("NVIDIA_H100_80G", "us-east-1"), ("NVIDIA_H100_80G", "us-east-2"),
+                    ["NVIDIA_H100_80G", "us-east-1"]])  # duplicates keep their first position
+    assert op.placements == [["NVIDIA_H100_80G", "us-east-1"], ["NVIDIA_H100_80G", "us-east-2"]]
+    assert "placements" in YottaLaunchPodsOperator.template_fields
+    # a Jinja string is kept for rendering, and read once rendered
+    templated = YottaLaunchPodsOperator(task_id="t", placements="{{ params.places }}", **SPEC)
+    assert templated.placements == "{{ params.places }}"
+    assert _placement_lists('[["A100", "eu-1"], ("H100", "us-1")]') == [["A100", "eu-1"], ["H100", "us-1"]]
+    with pytest.raises(ValidationError) as info:
+        _placement_lists("[[")
+    assert info.value.field == "placements"
 
 
 BIG = 2**63 - 1

@@ -25,12 +25,13 @@ from ..._version import __version__
 if TYPE_CHECKING:
     from .hooks import YottaHook
     from .operators import YottaDeletePodsOperator, YottaLaunchPodsOperator, YottaPausePodsOperator
-    from .triggers import YottaPodsTrigger
+    from .triggers import YottaLaunchTrigger, YottaPodsTrigger
 
 __all__ = [
     "YottaDeletePodsOperator",
     "YottaHook",
     "YottaLaunchPodsOperator",
+    "YottaLaunchTrigger",
     "YottaPausePodsOperator",
     "YottaPodsTrigger",
     "get_provider_info",
@@ -39,6 +40,7 @@ __all__ = [
 _LAZY = {
     "YottaHook": "hooks",
     "YottaPodsTrigger": "triggers",
+    "YottaLaunchTrigger": "triggers",
     "YottaLaunchPodsOperator": "operators",
     "YottaDeletePodsOperator": "operators",
     "YottaPausePodsOperator": "operators",

@@ -10,8 +10,9 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
-from ... import Pod, PodNotFoundError, PodStatus, ValidationError, YottaError
+from ... import READY, Placement, Pod, PodNotFoundError, PodStatus, ValidationError, YottaError
 from ...models import WaitUntil
+from ...waiting import Readiness
 
 __all__ = [
     "DEAD",
@@ -20,6 +21,7 @@ __all__ = [
     "TOKEN_ENV",
     "UNTIL",
     "check_choice",
+    "check_readiness",
     "check_timeout",
     "failure_record",
     "index_of",
@@ -27,14 +29,15 @@ __all__ = [
     "pod_record",
     "run_sync",
     "task_token_prefix",
+    "wait_target",
 ]
 
 T = TypeVar("T")
 
-# until= value -> what the SDK's waiters take. Readiness (yotta_async.READY, from the
-# usable-pods work) becomes one more line here: "ready": READY.
-UNTIL: dict[str, WaitUntil] = {
+# until= value -> what the SDK's waiters take ("ready": RUNNING and the exposed ports healthy).
+UNTIL: dict[str, WaitUntil | Readiness] = {
     "running": PodStatus.RUNNING,
+    "ready": READY,
     "paused": PodStatus.PAUSED,
     "terminated": PodStatus.TERMINATED,
 }
@@ -69,6 +72,34 @@ def check_timeout(value: object, field: str = "timeout") -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ValidationError(field, f"must be a number of seconds > 0, got {value!r}")
     return float(value)
+
+
+def check_readiness(until: str, ready_ports: object, probe: object) -> tuple[list[int | str] | None, bool]:
+    """``ready_ports`` (ports or protocol names, JSON-safe) and ``probe``, checked.
+
+    Both refine ``until="ready"`` only; ``ValidationError`` names the field otherwise, or
+    when a port is neither a port number nor a protocol name.
+    """
+    if ready_ports is not None and until != "ready":
+        raise ValidationError("ready_ports", f"applies to until='ready' only, not {until!r}")
+    if probe is not False and until != "ready":
+        raise ValidationError("probe", f"applies to until='ready' only, not {until!r}")
+    try:
+        target = READY(ports=ready_ports, probe=probe)  # type: ignore[arg-type]  # checked by READY
+    except ValidationError as exc:
+        field = f"ready_{exc.field}" if exc.field.startswith("ports") else exc.field
+        raise ValidationError(field, exc.message) from None
+    return (None if target.ports is None else list(target.ports)), target.probe
+
+
+def wait_target(
+    until: str, ready_ports: Iterable[int | str] | None = None, probe: bool = False
+) -> WaitUntil | Readiness:
+    """What the SDK waits for: ``UNTIL[until]``, narrowed to ``ready_ports`` / ``probe`` for ready."""
+    target = UNTIL[until]
+    if isinstance(target, Readiness) and (ready_ports is not None or probe):
+        return target(ports=ready_ports, probe=probe)
+    return target
 
 
 def pod_ids_from(value: object, field: str = "pod_ids") -> list[int]:
@@ -108,13 +139,18 @@ def _pod_id(raw: object, field: str) -> int:
     return raw
 
 
-def pod_record(pod: Pod) -> dict[str, Any]:
+def pod_record(pod: Pod, placement: Placement | None = None) -> dict[str, Any]:
     """A JSON-safe summary of a pod for XCom and trigger events; ids travel as strings.
 
     Keys: ``id``, ``name``, ``status``, ``image``, ``gpu_type``, ``gpu_count``, ``region``,
-    ``ssh_cmd``, ``ssh`` (``{"host", "port"}`` or ``None``), ``expose`` and ``created_at``
-    (epoch ms).
+    ``placement`` (``{"gpu_type", "region"}``: where a launch with placements landed it;
+    otherwise the pod's own GPU type and region, or ``None`` when it reports neither),
+    ``ssh_cmd``, ``ssh`` (``{"host", "port"}`` from :attr:`Pod.ssh_endpoint`, or ``None``),
+    ``expose`` and ``created_at`` (epoch ms).
     """
+    ssh = pod.ssh_endpoint
+    if placement is None and pod.gpu_type and pod.region:
+        placement = Placement(pod.gpu_type, pod.region)
     return {
         "id": str(pod.id),
         "name": pod.name,
@@ -123,8 +159,10 @@ def pod_record(pod: Pod) -> dict[str, Any]:
         "gpu_type": pod.gpu_type,
         "gpu_count": pod.gpu_count,
         "region": pod.region,
+        "placement": None if placement is None else {"gpu_type": placement.gpu_type,
+                                                       "region": placement.region},
         "ssh_cmd": pod.ssh_cmd,
-        "ssh": _ssh(pod),
+        "ssh": None if ssh is None else {"host": ssh[0], "port": ssh[1]},
         "expose": [
             {"port": e.port, "protocol": e.protocol, "host": e.host, "proxy_port": e.proxy_port,
              "healthy": e.healthy}
@@ -132,17 +170,6 @@ def pod_record(pod: Pod) -> dict[str, Any]:
         ],
         "created_at": pod.created_at,
     }
-
-
-def _ssh(pod: Pod) -> dict[str, Any] | None:
-    """Where to ssh to: the SSH expose entry's proxy, else what ``ssh_cmd`` says."""
-    for entry in pod.expose or ():
-        if (entry.protocol or "").lower() == "ssh" and entry.host and entry.proxy_port:
-            return {"host": entry.host, "port": entry.proxy_port}
-    match = re.search(r"@([^\s:]+)(?:\s+-p\s*(\d+))?", pod.ssh_cmd or "")
-    if match:
-        return {"host": match.group(1), "port": int(match.group(2) or 22)}
-    return None
 
 
 def failure_record(pod_id: int, exc: BaseException) -> dict[str, Any]:

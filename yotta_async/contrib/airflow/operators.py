@@ -7,12 +7,12 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 import anyio
-import msgspec
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from ... import (
     InvalidStateError,
+    Placement,
     Pod,
     PodCreateRequest,
     PodNotFoundError,
@@ -21,19 +21,22 @@ from ... import (
     YottaClient,
     YottaError,
 )
+from ..._failover import check_placements
 from ._common import (
     DEAD,
     ON_FAILURE,
     UNTIL,
     check_choice,
+    check_readiness,
     check_timeout,
     index_of,
     pod_ids_from,
     run_sync,
     task_token_prefix,
 )
+from ._launch import LaunchPlan, adopt, requests_for
 from .hooks import DEFAULT_CONN_ID, YottaHook
-from .triggers import YottaPodsTrigger, wait_payload
+from .triggers import YottaLaunchTrigger, YottaPodsTrigger, wait_payload
 
 __all__ = ["YottaDeletePodsOperator", "YottaLaunchPodsOperator", "YottaPausePodsOperator"]
 
@@ -67,29 +70,37 @@ class _YottaOperator(BaseOperator):
         # supervisor synchronously, but not from inside a running loop.
         return YottaHook(self.conn_id).get_connection(self.conn_id)
 
-    def _wait_or_defer(self, context: Any, ids: Sequence[int], until: str, on_kill_action: str) -> Any:
+    def _wait_or_defer(
+        self, context: Any, ids: Sequence[int], until: str, on_kill_action: str,
+        ready_ports: list[int | str] | None = None, probe: bool = False,
+    ) -> Any:
         """Defer to :class:`YottaPodsTrigger`, or (``deferrable=False``) run its wait here."""
         if self.deferrable:
-            self.defer(
-                trigger=YottaPodsTrigger(pod_ids=list(ids), until=until, timeout=self.timeout,
-                                         conn_id=self.conn_id, on_kill_action=on_kill_action),
-                method_name="execute_complete",
-                timeout=None if self.timeout is None else timedelta(seconds=self.timeout + DEFER_GRACE),
-            )
+            self._defer(YottaPodsTrigger(pod_ids=list(ids), until=until, timeout=self.timeout,
+                                         conn_id=self.conn_id, on_kill_action=on_kill_action,
+                                         ready_ports=ready_ports, probe=probe))
         conn = self._connection()
 
         async def wait() -> dict[str, Any]:
             async with YottaHook.build_client(conn) as client:
-                return await wait_payload(client, list(ids), until, self.timeout)
+                return await wait_payload(client, list(ids), until, self.timeout,
+                                          ready_ports=ready_ports, probe=probe)
 
         return self.execute_complete(context, run_sync(wait))
+
+    def _defer(self, trigger: YottaPodsTrigger) -> None:
+        self.defer(
+            trigger=trigger,
+            method_name="execute_complete",
+            timeout=None if self.timeout is None else timedelta(seconds=self.timeout + DEFER_GRACE),
+        )
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:  # pragma: no cover
         raise NotImplementedError
 
 
 class YottaLaunchPodsOperator(_YottaOperator):
-    """Create ``count`` pods, wait in the triggerer until they are RUNNING, return them via XCom.
+    """Create ``count`` pods, wait in the triggerer until they are RUNNING (or ready), return them via XCom.
 
     ::
 
@@ -108,6 +119,30 @@ class YottaLaunchPodsOperator(_YottaOperator):
     earlier try made (resuming paused ones) instead of creating more. Only missing indices
     are created.
 
+    **Readiness.** ``until="ready"`` waits for RUNNING *and* the exposed ports reporting
+    healthy (``yotta_async.READY``); ``ready_ports=["ssh", 8888]`` picks which ports,
+    ``probe=True`` also opens a TCP connection to each ``host:proxy_port``.
+
+    **Capacity failover.** ``placements`` is an ordered preference list of
+    ``Placement(gpu_type, region)`` or ``(gpu_type, region)`` pairs (templated; stored as
+    ``[gpu_type, region]`` lists). The pod spec's ``gpu_type`` and region are then taken
+    from the placement (``gpu_type`` may be left out). The launch runs in the triggerer
+    (:class:`YottaLaunchTrigger`; in the worker with ``deferrable=False``) on the SDK's
+    failover engine, as ``group.launch(..., placements=...)`` does: placements the GPU
+    catalogue reports unavailable are skipped, a create refused for capacity or a pod that
+    ends FAILED before RUNNING is deleted and replaced on the next placement, and each
+    XCom record's ``placement`` says where the pod landed. A retried try adopts the live
+    pods of earlier tries (and fails over from their placement), deletes their FAILED
+    ones, and creates only the missing indices. When the placements run out the task
+    fails with every attempt in the log.
+
+    ::
+
+        YottaLaunchPodsOperator(
+            task_id="launch", count=12, name="train", image="img", gpu_count=1,
+            until="ready", ready_ports=["ssh"],
+            placements=[("NVIDIA_H100_80G", "us-east-1"), ("NVIDIA_H100_80G", "us-east-2")])
+
     **Failure.** A pod that ends FAILED is deleted. When Airflow will retry the task, the
     other pods are kept for the retry to adopt; on the final failure, on a deferral timeout,
     and in ``on_kill``, every pod the task made is deleted (``on_failure="delete"``), paused
@@ -115,15 +150,20 @@ class YottaLaunchPodsOperator(_YottaOperator):
     A user killing the deferred task applies the same through the trigger.
 
     :param count: how many pods (1-1000).
-    :param until: ``"running"`` (default), ``"paused"`` or ``"terminated"``.
-    :param timeout: seconds to wait (``None``: the SDK's default, 600 s for RUNNING).
+    :param until: ``"running"`` (default), ``"ready"``, ``"paused"`` or ``"terminated"``
+        (with ``placements``: ``"running"`` or ``"ready"``).
+    :param ready_ports: with ``until="ready"``: the ports that must be healthy (numbers or
+        protocol names; ``None``: every exposed port).
+    :param probe: with ``until="ready"``: also require a TCP connect to each port's proxy.
+    :param timeout: seconds to wait (``None``: the SDK's default, 600 s for RUNNING); with
+        ``placements``, one deadline for the whole launch.
     :param deferrable: wait in the triggerer (default) or, with ``False``, in the worker.
-    :param placements: reserved for capacity failover; must be ``None`` for now.
+    :param placements: capacity failover: an ordered list of placements (see above).
     :param conn_id: the ``yotta`` connection.
     """
 
-    template_fields: Sequence[str] = ("spec",)
-    template_fields_renderers: ClassVar[dict[str, str]] = {"spec": "json"}
+    template_fields: Sequence[str] = ("spec", "placements")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"spec": "json", "placements": "json"}
 
     def __init__(
         self,
@@ -132,10 +172,12 @@ class YottaLaunchPodsOperator(_YottaOperator):
         until: str = "running",
         deferrable: bool = True,
         on_failure: str = "delete",
-        placements: Sequence[Any] | None = None,
+        placements: Sequence[Placement | tuple[str, str] | list[str]] | str | None = None,
         conn_id: str = DEFAULT_CONN_ID,
         timeout: float | None = None,
         request: PodCreateRequest | None = None,
+        ready_ports: Sequence[int | str] | None = None,
+        probe: bool = False,
         **kwargs: Any,
     ) -> None:
         spec = {name: kwargs.pop(name) for name in list(kwargs) if name in _SPEC_FIELDS}
@@ -148,10 +190,17 @@ class YottaLaunchPodsOperator(_YottaOperator):
             raise ValidationError("request", f"expected a PodCreateRequest, got {type(request).__name__}")
         if request is None and not spec:
             raise ValidationError("spec", "give the pod spec (name=, image=, gpu_type=, ...) or request=")
-        if placements is not None:
-            raise ValidationError("placements", "capacity failover is not available yet; leave it None")
         self.count = count
         self.until = check_choice(until, "until", UNTIL)
+        self.ready_ports, self.probe = check_readiness(self.until, ready_ports, probe)
+        if placements is not None and self.until not in ("running", "ready"):
+            raise ValidationError("until", f"a launch with placements waits for running or ready, "
+                                           f"not {until!r}")
+        # JSON-native ([gpu_type, region] lists) so the field templates and serialises; a
+        # Jinja string is kept as it is and checked once rendered.
+        self.placements: list[list[str]] | str | None = (
+            placements if placements is None or isinstance(placements, str) else _placement_lists(placements)
+        )
         self.on_failure = check_choice(on_failure, "on_failure", ON_FAILURE)
         self.request = request
         self.spec: dict[str, Any] = spec
@@ -160,8 +209,10 @@ class YottaLaunchPodsOperator(_YottaOperator):
     # -- execute -------------------------------------------------------------------------
     def execute(self, context: Any) -> Any:
         """Create (or adopt) the pods, then defer until they reach ``until``."""
-        requests = self._requests()  # validated before anything is sent
         ti = context["ti"]
+        if self.placements is not None:
+            return self._launch_with_placements(context, ti)
+        requests = self._requests()  # validated before anything is sent
         prefix = self._prefix = task_token_prefix(ti.dag_id, ti.task_id, ti.run_id, ti.map_index)
         conn = self._connection()
 
@@ -177,14 +228,47 @@ class YottaLaunchPodsOperator(_YottaOperator):
                 f"{len(errors)} of {self.count} creates failed (pod {index}: {type(first).__name__}: {first})"
             ) from first
         self.log.info("pods %s created or adopted; waiting until %s", [str(p.id) for p in pods], self.until)
-        return self._wait_or_defer(context, [p.id for p in pods], self.until, self.on_failure)
+        return self._wait_or_defer(context, [p.id for p in pods], self.until, self.on_failure,
+                                   self.ready_ports, self.probe)
+
+    def _launch_with_placements(self, context: Any, ti: Any) -> Any:
+        """Hand the whole launch (adopt, create, wait, fail over) to :class:`YottaLaunchTrigger`."""
+        places = [Placement(g, r) for g, r in _placement_lists(self.placements)]  # as rendered
+        spec = dict(self.spec)
+        if self.request is None:
+            spec.setdefault("gpu_type", places[0].gpu_type)  # every create takes the placement's
+        base = self.request if self.request is not None else PodCreateRequest.build(**spec)
+        requests_for(base, self.count)  # validated before anything is sent
+        prefix = self._prefix = task_token_prefix(ti.dag_id, ti.task_id, ti.run_id, ti.map_index)
+        plan = LaunchPlan(base, self.count, places, prefix, ti.try_number)
+        self.log.info("launching %d pods over placements %s; waiting until %s", self.count,
+                      ", ".join(str(p) for p in places), self.until)
+        if self.deferrable:
+            self._defer(YottaLaunchTrigger(plan.to_dict(), self.until, self.timeout, self.conn_id,
+                                           self.on_failure, self.ready_ports, self.probe))
+        conn = self._connection()
+
+        async def launch() -> dict[str, Any]:
+            async with YottaHook.build_client(conn) as client:
+                return await plan.run(client, self.until, self.timeout, ready_ports=self.ready_ports,
+                                      probe=self.probe, logger=self.log)
+
+        return self.execute_complete(context, run_sync(launch))
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> list[dict[str, Any]]:
         """The trigger fired: return the pods (XCom) or clean up and raise."""
         if event.get("status") == "success":
             pods: list[dict[str, Any]] = event["pods"]
+            for pod in pods:
+                if pod.get("placement"):
+                    self.log.info("pod %s landed on %s@%s", pod["id"], pod["placement"]["gpu_type"],
+                                  pod["placement"]["region"])
             return pods
-        failed = [int(f["pod_id"]) for f in event.get("failures", ()) if f.get("status") == "FAILED"]
+        for attempt in event.get("attempts", ()):
+            self.log.warning("failed attempt on %s@%s (pod %s): %s", attempt["gpu_type"], attempt["region"],
+                             attempt["pod_id"], attempt["reason"])
+        failed = [int(f["pod_id"]) for f in event.get("failures", ())
+                  if f.get("status") == "FAILED" and f.get("pod_id")]
         self._after_failure(context, failed)
         raise AirflowException(f"launch failed: {event.get('message')}")
 
@@ -202,34 +286,13 @@ class YottaLaunchPodsOperator(_YottaOperator):
     # -- helpers -------------------------------------------------------------------------
     def _requests(self) -> list[PodCreateRequest]:
         base = self.request if self.request is not None else PodCreateRequest.build(**dict(self.spec))
-        base.validate()
-        if self.count == 1:
-            return [base]
-        return [msgspec.structs.replace(base, name=f"{base.name}-{i}") for i in range(self.count)]
+        return requests_for(base, self.count)
 
     async def _launch(
         self, client: YottaClient, requests: list[PodCreateRequest], prefix: str, try_number: int
     ) -> tuple[list[Pod], list[tuple[int, YottaError]]]:
         """Adopt the live pods an earlier try made; create the missing ones (token per index)."""
-        adopted: dict[int, Pod] = {}
-        for pod in await client.pods.list():
-            index = index_of(pod, prefix)
-            if index is None or index >= self.count or pod.status in DEAD:
-                continue
-            if index in adopted:
-                self.log.warning("pods %s and %s both hold index %d; adopting the first",
-                                 adopted[index].id, pod.id, index)
-                continue
-            adopted[index] = pod
-        if adopted:
-            self.log.info("adopting %d pods from an earlier try: %s", len(adopted),
-                          {i: str(p.id) for i, p in sorted(adopted.items())})
-        if self.until != "paused":
-            paused = [p.id for p in adopted.values() if p.status in (PodStatus.PAUSING, PodStatus.PAUSED)]
-            if paused:
-                failed = [e for e in await client.pods.resume_many(paused) if e is not None]
-                if failed:  # the wait then reports these pods as not running
-                    self.log.warning("could not resume %d adopted pods: %s", len(failed), failed[:3])
+        adopted, _ = await adopt(client, prefix, self.count, resume=self.until != "paused", logger=self.log)
         results: dict[int, Pod] = dict(adopted)
         errors: list[tuple[int, YottaError]] = []
         limiter = anyio.CapacityLimiter(CREATE_CONCURRENCY)
@@ -286,6 +349,21 @@ class YottaLaunchPodsOperator(_YottaOperator):
             run_sync(cleanup)
         except YottaError as exc:  # never hide the task's own error behind a cleanup error
             self.log.error("cleanup of pods with token prefix %s failed: %s", prefix, exc)
+
+
+def _placement_lists(value: object) -> list[list[str]]:
+    """Placements as ``[gpu_type, region]`` lists (``ValidationError`` names the bad item)."""
+    if isinstance(value, str):  # a rendered template: JSON, or a Python literal
+        import ast
+
+        text = value.strip()
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            raise ValidationError("placements", f"could not read placements from {text[:80]!r}") from None
+    items = value if isinstance(value, (list, tuple)) else [value]
+    pairs = [tuple(p) if isinstance(p, list) else p for p in items]
+    return [[p.gpu_type, p.region] for p in check_placements(pairs)]
 
 
 class _PodActionOperator(_YottaOperator):

@@ -11,11 +11,23 @@ import anyio
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from ... import ValidationError, YottaClient, YottaError
-from ._common import ON_FAILURE, UNTIL, check_choice, check_timeout, failure_record, pod_ids_from, pod_record
+from ._common import (
+    ON_FAILURE,
+    UNTIL,
+    check_choice,
+    check_readiness,
+    check_timeout,
+    failure_record,
+    index_of,
+    pod_ids_from,
+    pod_record,
+    wait_target,
+)
+from ._launch import LaunchPlan
 from ._shared import shared_client
 from .hooks import DEFAULT_CONN_ID, YottaHook
 
-__all__ = ["YottaPodsTrigger", "wait_payload"]
+__all__ = ["YottaLaunchTrigger", "YottaPodsTrigger", "wait_payload"]
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +46,22 @@ async def wait_payload(
     pod_ids: Sequence[int],
     until: str,
     timeout: float | None,  # noqa: ASYNC109  # passed on to wait_all's deadline
+    *,
+    ready_ports: Sequence[int | str] | None = None,
+    probe: bool = False,
 ) -> dict[str, Any]:
     """Wait for ``pod_ids`` to reach ``until``; the trigger event's payload (JSON-safe).
+
+    ``until="ready"`` waits for RUNNING and healthy exposed ports (``ready_ports``: which
+    ones, by port or protocol; ``None``: all), answering a TCP connect too with ``probe``.
 
     ``{"status": "success", "until", "pods": [...], "failures": [], "message"}`` when every pod
     got there; ``"status": "failed"`` with one ``failures`` entry per pod that did not (which
     pod, the error class, its last status, the message). The deferrable operators and their
     ``deferrable=False`` mode both use this, so the two paths agree.
     """
-    outcome = await client.pods.wait_all(pod_ids, until=UNTIL[until], timeout=timeout, return_exceptions=True)
+    goal = wait_target(until, ready_ports, probe)
+    outcome = await client.pods.wait_all(pod_ids, until=goal, timeout=timeout, return_exceptions=True)
     pods: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     for pid, result in zip(pod_ids, outcome, strict=True):
@@ -61,7 +80,7 @@ async def wait_payload(
 
 
 class YottaPodsTrigger(BaseTrigger):
-    """Wait until every pod in ``pod_ids`` is RUNNING, PAUSED or TERMINATED (``until``).
+    """Wait until every pod in ``pod_ids`` is RUNNING, ready, PAUSED or TERMINATED (``until``).
 
     ::
 
@@ -80,11 +99,15 @@ class YottaPodsTrigger(BaseTrigger):
     the pods deleted or paused, per ``on_kill_action`` (``"keep"``, the default, does neither).
 
     :param pod_ids: pod ids; ints or decimal strings (they travel as strings: they exceed 2**53).
-    :param until: ``"running"``, ``"paused"`` or ``"terminated"``.
+    :param until: ``"running"``, ``"ready"`` (RUNNING and the exposed ports healthy:
+        ``yotta_async.READY``), ``"paused"`` or ``"terminated"``.
     :param timeout: seconds before the wait fails (``None``: the SDK's default for ``until``).
     :param conn_id: the ``yotta`` connection.
     :param on_kill_action: ``"delete"``, ``"pause"`` or ``"keep"`` the pods when a user kills
         the deferred task.
+    :param ready_ports: with ``until="ready"``, the ports that must be healthy (numbers or
+        protocol names such as ``"ssh"``; ``None``: every exposed port).
+    :param probe: with ``until="ready"``, also require a TCP connect to each ``host:proxy_port``.
     """
 
     def __init__(
@@ -94,10 +117,13 @@ class YottaPodsTrigger(BaseTrigger):
         timeout: float | None = None,
         conn_id: str = DEFAULT_CONN_ID,
         on_kill_action: str = "keep",
+        ready_ports: Sequence[int | str] | None = None,
+        probe: bool = False,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.pod_ids = pod_ids_from(pod_ids)
         self.until = check_choice(until, "until", UNTIL)
+        self.ready_ports, self.probe = check_readiness(self.until, ready_ports, probe)
         self.timeout = check_timeout(timeout)
         if not isinstance(conn_id, str) or not conn_id:
             raise ValidationError("conn_id", f"must be a non-empty string, got {conn_id!r}")
@@ -114,6 +140,8 @@ class YottaPodsTrigger(BaseTrigger):
                 "timeout": self.timeout,
                 "conn_id": self.conn_id,
                 "on_kill_action": self.on_kill_action,
+                "ready_ports": self.ready_ports,
+                "probe": self.probe,
             },
         )
 
@@ -130,10 +158,18 @@ class YottaPodsTrigger(BaseTrigger):
     async def _wait(self) -> dict[str, Any]:
         try:
             async with shared_client(self.conn_id, YottaHook(self.conn_id).aget_client) as client:
-                return await wait_payload(client, self.pod_ids, self.until, self.timeout)
+                return await self._payload(client)
         except YottaError as exc:  # no key, revoked key, API down for good: fail the task, clearly
             return {"status": "failed", "until": self.until, "pods": [], "failures": [],
                     "message": f"{type(exc).__name__}: {exc}"}
+
+    async def _payload(self, client: YottaClient) -> dict[str, Any]:
+        return await wait_payload(client, self.pod_ids, self.until, self.timeout,
+                                  ready_ports=self.ready_ports, probe=self.probe)
+
+    async def _targets(self, client: YottaClient) -> list[int]:
+        """The pods a kill acts on."""
+        return self.pod_ids
 
     async def on_kill(self) -> None:
         """A user killed the deferred task (Airflow 3.3+): act on the pods per ``on_kill_action``."""
@@ -186,11 +222,66 @@ class YottaPodsTrigger(BaseTrigger):
             try:
                 async with shared_client(self.conn_id, YottaHook(self.conn_id).aget_client) as client:
                     many = client.pods.delete_many if action == "delete" else client.pods.pause_many
-                    errors = await many(self.pod_ids)
+                    targets = await self._targets(client)
+                    errors = await many(targets)
             except YottaError as exc:
                 log.warning("could not %s pods %s: %s", action, self.pod_ids, exc)
                 return
-            pairs = zip(self.pod_ids, errors, strict=True)
+            pairs = zip(targets, errors, strict=True)
             failed = {str(pid): repr(err) for pid, err in pairs if err is not None}
-            log.info("task killed: %s requested for %d pods%s", action, len(self.pod_ids) - len(failed),
+            log.info("task killed: %s requested for %d pods%s", action, len(targets) - len(failed),
                      f"; failed for {failed}" if failed else "")
+
+
+class YottaLaunchTrigger(YottaPodsTrigger):
+    """Launch a task's pods across ``placements`` in the triggerer: create, wait, fail over.
+
+    :class:`YottaLaunchPodsOperator` defers to it when given ``placements``. Its ``run()``
+    lists the pods, adopts the live ones the task instance already made (by the index in
+    their token), creates the missing ones on the first usable placement, and waits for
+    ``until`` (``"running"`` or ``"ready"``) through the shared client. A create refused
+    for capacity, or a pod that ends FAILED before RUNNING, is deleted and replaced on the
+    next placement, by the SDK's :class:`~yotta_async._failover.Failover` engine (as
+    ``group.launch(..., placements=...)`` does). Running it again (a triggerer restart)
+    adopts instead of creating, so the launch stays exactly-once per index.
+
+    The event is :meth:`LaunchPlan.run`'s payload: pod records with their ``placement``, or
+    a failure (``attempts`` lists every failed placement when they ran out). A user killing
+    the deferred task deletes or pauses every pod carrying the task's token prefix.
+
+    :param plan: :meth:`LaunchPlan.to_dict` output (request, count, placements, token prefix, try).
+    :param until: ``"running"`` or ``"ready"``.
+    :param timeout: one deadline for the whole launch, failovers included.
+    """
+
+    def __init__(
+        self,
+        plan: dict[str, Any],
+        until: str = "running",
+        timeout: float | None = None,
+        conn_id: str = DEFAULT_CONN_ID,
+        on_kill_action: str = "keep",
+        ready_ports: Sequence[int | str] | None = None,
+        probe: bool = False,
+    ) -> None:
+        super().__init__([], until, timeout, conn_id, on_kill_action, ready_ports, probe)
+        if self.until not in ("running", "ready"):
+            raise ValidationError("until", f"a launch with placements waits for running or ready, "
+                                           f"not {until!r}")
+        if not isinstance(plan, dict):
+            raise ValidationError("plan", f"expected LaunchPlan.to_dict() output, "
+                                          f"got {type(plan).__name__}")
+        self.plan = LaunchPlan.from_dict(plan)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """The class path and keywords that rebuild this trigger (the plan as JSON-safe values)."""
+        path, kwargs = super().serialize()
+        del kwargs["pod_ids"]
+        return path, {"plan": self.plan.to_dict(), **kwargs}
+
+    async def _payload(self, client: YottaClient) -> dict[str, Any]:
+        return await self.plan.run(client, self.until, self.timeout, ready_ports=self.ready_ports,
+                                   probe=self.probe, logger=log)
+
+    async def _targets(self, client: YottaClient) -> list[int]:
+        return [p.id for p in await client.pods.list() if index_of(p, self.plan.prefix) is not None]
