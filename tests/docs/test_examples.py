@@ -48,6 +48,8 @@ EXCLUDED = {
         "starts a server that runs until it is stopped",
     ("README.md", "Apache Airflow"):
         "needs the airflow extra; run by tests/contrib/airflow (examples/airflow_dag.py)",
+    ("docs/guide/orchestration.md", "Apache Airflow"):
+        "needs the airflow extra; run by tests/contrib/airflow (examples/airflow_dag.py)",
 }
 BLOCK_TIMEOUT = 90.0  # seconds of real time for one block (the simulator's clock is 1000x fast)
 
