@@ -72,7 +72,8 @@ if TYPE_CHECKING:  # the names below load on first use (see _LAZY)
     from ._group import OnExit, PodGroup
     from ._probe import Prober
     from ._token import GROUP_ENV, TOKEN_ENV
-    from .waiting import READY, PodChange, WatchPolicy
+    from .waiting import PodChange, WatchPolicy
+    from .waiting.ready import READY
 
 # Public name -> the module that defines it, imported on first attribute access (PEP 562).
 # A new public name whose module imports asyncio, anyio or aiohttp belongs here, not in an

@@ -53,10 +53,13 @@ __all__ = [
 ]
 
 EXPIRES_ENV = "YOTTA_ASYNC_EXPIRES"
+"""The environment variable that stamps a pod's absolute expiry (unix seconds), written by
+``ttl=`` / ``expires_in=`` and read by ``sweep(expired=True)``."""
 ON_EXPIRE_ENV = "YOTTA_ASYNC_ON_EXPIRE"
 EXPIRY_ENV = frozenset({EXPIRES_ENV, ON_EXPIRE_ENV})
 # Clock skew allowed between the machine that stamped a pod and the one sweeping it.
 DEFAULT_EXPIRY_GRACE = timedelta(seconds=60)
+"""How long past its stamp a pod must be before ``sweep(expired=True)`` acts on it (clock skew)."""
 
 OnExpire = Literal["delete", "pause"]
 _ON_EXPIRE = ("delete", "pause")

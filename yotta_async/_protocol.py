@@ -41,6 +41,8 @@ SUCCESS = 10000
 # the only code YottaClient(capacity_error_codes=...) recognises by default. Failover replaces
 # a pod refused with one of these; any other create error is raised as it is.
 CAPACITY_ERROR_CODE = 24000
+"""The result code the simulator refuses a create with when a GPU type has no capacity left
+(the default of ``YottaClient(capacity_error_codes=...)``; the real API documents none)."""
 DEFAULT_CAPACITY_ERROR_CODES: frozenset[int] = frozenset({CAPACITY_ERROR_CODE})
 CODE_ERRORS: Mapping[int, type[APIError]] = {
     10001: InvalidRequestError,

@@ -46,6 +46,10 @@ EXCLUDED = {
     ("README.md", "Development"): "development commands: .ci/run runs each of them itself",
     ("docs/guide/testing.md", "As a process, for any HTTP client"):
         "starts a server that runs until it is stopped",
+    ("README.md", "Apache Airflow"):
+        "needs the airflow extra; run by tests/contrib/airflow (examples/airflow_dag.py)",
+    ("docs/guide/orchestration.md", "Apache Airflow"):
+        "needs the airflow extra; run by tests/contrib/airflow (examples/airflow_dag.py)",
 }
 BLOCK_TIMEOUT = 90.0  # seconds of real time for one block (the simulator's clock is 1000x fast)
 

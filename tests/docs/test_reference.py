@@ -112,6 +112,27 @@ def test_client_pods_methods_have_docstrings() -> None:
     assert not missing
 
 
+def test_client_resource_methods_have_docstrings() -> None:
+    # client.gpu_types / .credentials / .volumes are properties too: their classes are
+    # documented on docs/reference/resources.md, so every public method needs a docstring.
+    from yotta_async.resources.credentials import Credentials
+    from yotta_async.resources.gpu_types import GpuTypes
+    from yotta_async.resources.volumes import Volumes
+
+    missing = [
+        f"{cls.__name__}.{m}"
+        for top in (GpuTypes, Credentials, Volumes)
+        for cls in top.__mro__
+        if cls.__module__.startswith("yotta_async")
+        for m, fn in _members(cls)
+        if not _own_doc(fn)
+    ]
+    assert not missing
+    reference = (ROOT / "docs" / "reference" / "resources.md").read_text(encoding="utf-8")
+    for top in (GpuTypes, Credentials, Volumes):
+        assert f"::: {top.__module__}.{top.__name__}" in reference, top
+
+
 def type_of_attr(module: ModuleType, name: str) -> type:
     value = getattr(module, name)
     assert inspect.isclass(value), name

@@ -90,6 +90,8 @@ def _check_probe(probe: object) -> bool:
 
 
 READY = Readiness()
+"""The readiness target: RUNNING and every exposed port healthy. Call it to narrow it,
+``READY(ports=["ssh"], probe=True)``; use it as ``until=`` / ``wait=``."""
 
 Target = WaitTarget[PodStatus] | Readiness
 """What a pod wait waits for: a status target (RUNNING, PAUSED, TERMINATED) or readiness."""
