@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from ._backoff import Backoff
 from ._protocol import DEFAULT_CAPACITY_ERROR_CODES
-from ._runtime import Clock, Sleep
+from ._runtime import Clock, IdleUntil, Sleep
 from ._session import Session
 from ._validation import check_number
 from .errors import CLIENT_CLOSED, ConfigurationError, ValidationError
@@ -64,7 +64,10 @@ class YottaClient:
     ``session`` lends an existing ``aiohttp.ClientSession``; the client never closes a
     borrowed session. ``max_concurrency`` caps requests in flight (and sizes the owned
     connection pool); ``requests_per_second`` spaces request starts. ``sleep``, ``clock`` and
-    ``rng`` are injectable so tests never really sleep.
+    ``rng`` are injectable so tests never really sleep. With a fake clock whose ``sleep``
+    moves time, pass ``idle_until`` too (``ManualClock.wait_until``): background timers such
+    as a group's expiry watcher then wait for time to pass instead of moving it themselves.
+    The pytest fixtures do this for you.
 
     ``capacity_error_codes`` are the create result codes that failover treats as "no
     capacity here, try the next placement" (default :data:`DEFAULT_CAPACITY_ERROR_CODES`:
@@ -92,6 +95,7 @@ class YottaClient:
         sleep: Sleep | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        idle_until: IdleUntil | None = None,
         capacity_error_codes: Iterable[int] = DEFAULT_CAPACITY_ERROR_CODES,
         watch_policy: WatchPolicy | None = None,
         reconcile_settle: float = DEFAULT_RECONCILE_SETTLE,
@@ -116,7 +120,7 @@ class YottaClient:
         if rng is not None and not isinstance(rng, random.Random):
             raise ConfigurationError(f"rng must be a random.Random, got {type(rng).__name__}")
         self.capacity_error_codes = _check_codes(capacity_error_codes)
-        for name, fn in (("sleep", sleep), ("clock", clock)):
+        for name, fn in (("sleep", sleep), ("clock", clock), ("idle_until", idle_until)):
             if fn is not None and not callable(fn):
                 raise ConfigurationError(f"{name} must be callable, got {type(fn).__name__}")
         try:
@@ -138,6 +142,7 @@ class YottaClient:
             sleep=sleep,
             clock=clock,
             rng=rng,
+            idle_until=idle_until,
         )
 
     @property

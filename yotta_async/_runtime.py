@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 
 import anyio
 
-__all__ = ["Clock", "Runtime", "Sleep"]
+__all__ = ["Clock", "IdleUntil", "Runtime", "Sleep"]
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
+IdleUntil = Callable[[float], Awaitable[None]]
+"""``idle_until(deadline)``: return once ``clock()`` reads ``deadline``, without moving it."""
 
 
 @dataclass(frozen=True)
@@ -22,8 +24,21 @@ class Runtime:
     One instance per client, built from ``YottaClient(sleep=, clock=, rng=)`` and handed to
     the session, every resource, the waiters and pod groups through their constructors, so a
     test's ``ManualClock`` drives all of them at once.
+
+    ``sleep`` is what a caller that *waits* uses: on a manual clock it moves time forward.
+    A background timer that only watches the time (a group's expiry watcher) must not drive
+    a manual clock forward by itself, so it uses :meth:`sleep_until`, which goes through
+    ``idle_until`` when one is given (a manual clock's passive wait) and is ``sleep`` otherwise.
     """
 
     clock: Clock = time.monotonic
     sleep: Sleep = anyio.sleep
     rng: random.Random = field(default_factory=random.Random)
+    idle_until: IdleUntil | None = None
+
+    async def sleep_until(self, deadline: float) -> None:
+        """Return once ``clock()`` has reached ``deadline``, without driving a fake clock."""
+        if self.idle_until is not None:
+            await self.idle_until(deadline)
+        else:
+            await self.sleep(max(0.0, deadline - self.clock()))

@@ -14,7 +14,7 @@ import msgspec
 
 from . import _protocol as proto
 from ._backoff import Backoff
-from ._runtime import Clock, Runtime, Sleep
+from ._runtime import Clock, IdleUntil, Runtime, Sleep
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ class Session:
         sleep: Sleep | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        idle_until: IdleUntil | None = None,
     ) -> None:
         self._api_key = api_key
         self._secret = api_key.encode() if api_key else b""
@@ -94,7 +95,8 @@ class Session:
 
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self.runtime = Runtime(
-            clock=clock or time.monotonic, sleep=sleep or anyio.sleep, rng=rng or random.Random()
+            clock=clock or time.monotonic, sleep=sleep or anyio.sleep, rng=rng or random.Random(),
+            idle_until=idle_until,
         )
         self._limiter: anyio.CapacityLimiter | None = None
         self._interval = 1.0 / requests_per_second if requests_per_second else 0.0

@@ -202,7 +202,8 @@ class GroupSpend:
         async with anyio.create_task_group() as tg:
 
             async def sleeper() -> None:
-                await self._runtime.sleep(max(0.0, seconds or 0.0))
+                # Passive: on a manual clock the expiry watcher must not move time itself.
+                await self._runtime.sleep_until(self._runtime.clock() + max(0.0, seconds or 0.0))
                 tg.cancel_scope.cancel()
 
             async def waker() -> None:

@@ -36,6 +36,10 @@ class MonotonicClock:
         """Really sleep."""
         await asyncio.sleep(max(0.0, seconds))
 
+    async def wait_until(self, when: float) -> None:
+        """Really sleep until ``now()`` reads ``when``."""
+        await asyncio.sleep(max(0.0, when - self.now()))
+
     def __repr__(self) -> str:
         return f"MonotonicClock(now={self.now():.3f})"
 
@@ -56,6 +60,7 @@ class ManualClock:
 
     def __init__(self, start: float = 0.0) -> None:
         self._now = float(start)
+        self._idle: list[tuple[float, asyncio.Future[None]]] = []
 
     def now(self) -> float:
         """The current manual time."""
@@ -66,6 +71,12 @@ class ManualClock:
         if seconds < 0:
             raise ValueError(f"cannot move a clock backwards (advance({seconds}))")
         self._now += seconds
+        if self._idle:
+            due = [fut for when, fut in self._idle if when <= self._now]
+            self._idle = [(when, fut) for when, fut in self._idle if when > self._now]
+            for fut in due:
+                if not fut.done():
+                    fut.set_result(None)
         return self._now
 
     def set(self, when: float) -> float:
@@ -76,6 +87,24 @@ class ManualClock:
         """Advance by ``seconds`` instantly, then yield once to the event loop."""
         self.advance(max(0.0, seconds))
         await asyncio.sleep(0)
+
+    async def wait_until(self, when: float) -> None:
+        """Wait, without moving the clock, until someone else's ``sleep``/``advance`` reaches ``when``.
+
+        For background timers (a group's expiry watcher): were they to ``sleep``, they would
+        push the clock to their own deadline at once.
+        """
+        if when <= self._now:
+            await asyncio.sleep(0)
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._idle.append((when, fut))
+        try:
+            await fut
+        finally:
+            if not fut.done():
+                fut.cancel()
+                self._idle = [(w, f) for w, f in self._idle if f is not fut]
 
     def __repr__(self) -> str:
         return f"ManualClock(now={self._now!r})"

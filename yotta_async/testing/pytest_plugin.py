@@ -122,6 +122,13 @@ class YottaFactory:
 
         options.setdefault("clock", lambda: clock.now() / scale)
         options.setdefault("sleep", sleep)
+        wait_until = getattr(clock, "wait_until", None)
+        if wait_until is not None:
+
+            async def idle_until(deadline: float) -> None:
+                await wait_until(deadline * scale)
+
+            options.setdefault("idle_until", idle_until)
         options.setdefault("rng", random.Random(0))
         client = YottaClient(simulator.api_key, simulator.base_url, **options)
         return await self._stack.enter_async_context(client)
