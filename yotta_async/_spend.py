@@ -143,14 +143,24 @@ class GroupSpend:
         return pod_id in self.ledger.refused
 
     def release(self, pod_id: int) -> None:
-        """A pod the group deleted on purpose (failover replaced it) stops counting at once."""
+        """A pod the group deleted on purpose (failover replaced it) stops counting at once,
+        and is not expired later (it is already gone)."""
         self.ledger.release(pod_id)
+        self._settle(pod_id)
 
     def observe(self, pods: list[Pod]) -> None:
-        """Newer snapshots: a pod that ended stops counting towards the total."""
+        """Newer snapshots: a pod that ended stops counting towards the total (a FAILED pod
+        never bills); one TERMINATED needs no expiry either."""
         for pod in pods:
             if pod.status in (S.TERMINATED, S.FAILED):
                 self.ledger.release(pod.id)
+            if pod.status is S.TERMINATED:
+                self._settle(pod.id)
+
+    def _settle(self, pod_id: int) -> None:
+        for tracked in self._tracked.values():
+            if tracked.pod is not None and tracked.pod.id == pod_id:
+                tracked.done = True
 
     # -- expiry while the block is open ----------------------------------------------------
     def start(self, pods: PodActions, runtime: Runtime, concurrency: int = 16) -> None:

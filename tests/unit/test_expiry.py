@@ -95,3 +95,45 @@ def test_ttl_and_grace_accept_seconds_or_timedeltas() -> None:
     assert check_grace(None) == DEFAULT_EXPIRY_GRACE and check_grace(0) == timedelta(0)
     with pytest.raises(ValidationError):
         check_grace(timedelta(seconds=-1))
+
+
+class _FakePods:
+    """The ``PodActions`` spend control uses, recording deletes."""
+
+    def __init__(self) -> None:
+        self.deleted: list[int] = []
+
+    async def get(self, pod_id: int, /) -> Pod:
+        return Pod(id=pod_id, status="RUNNING")  # type: ignore[arg-type]
+
+    async def delete(self, pod_id: int, /) -> None:
+        self.deleted.append(pod_id)
+
+    async def pause(self, pod_id: int, /) -> None:
+        raise AssertionError("not under on_expire='delete'")
+
+
+async def test_a_pod_released_by_failover_is_not_expired_again() -> None:
+    import asyncio
+
+    from yotta_async._runtime import Runtime
+    from yotta_async._spend import GroupSpend
+    from yotta_async.testing import ManualClock
+
+    clock = ManualClock()
+    spend = GroupSpend(label="g", ttl=timedelta(hours=1))
+    pods = _FakePods()
+    kept, replaced, ended = (Pod(id=i, status="PENDING") for i in (1, 2, 3))  # type: ignore[arg-type]
+    for i, p in enumerate((kept, replaced, ended)):
+        spend.prepare(REQ, f"t{i}")
+        await spend.admit(f"t{i}", p)
+    spend.release(replaced.id)  # failover deleted it
+    spend.observe([Pod(id=ended.id, status="TERMINATED")])  # type: ignore[arg-type]
+    spend.start(pods, Runtime(clock=clock.now, sleep=clock.sleep))
+    try:
+        for _ in range(200):  # the watcher's nap moves the manual clock past the ttl
+            await asyncio.sleep(0)
+        assert spend.expired == [kept.id] and pods.deleted == [kept.id]
+        assert clock.now() >= 3600
+    finally:
+        await spend.stop()
