@@ -42,6 +42,7 @@ from .errors import (
     InvalidStateError,
     PermissionDeniedError,
     PlacementAttempt,
+    PodFailedError,
     PodNotFoundError,
     ValidationError,
     WaitTimeoutError,
@@ -299,7 +300,12 @@ class PodGroup:
                 raise result
         pods = [r for r in results if isinstance(r, Pod)]
         if target is not None:
-            pods = await self._pods.wait_all([p.id for p in pods], until=_until(target), timeout=budget)
+            try:
+                pods = await self._pods.wait_all([p.id for p in pods], until=_until(target), timeout=budget)
+            except PodFailedError as exc:
+                if exc.pod is not None:  # a FAILED pod bills nothing: it stops counting
+                    self._refresh([exc.pod])
+                raise
             self._refresh(pods)
         return pods
 

@@ -88,3 +88,16 @@ async def test_a_cap_refusal_inside_failover_is_raised_as_it_is_and_leaks_nothin
         assert sim.request_counts["POST /v2/pods"] == 4
         # on_error="delete": the three that fit, and the refused one, are all gone.
         assert sim.live_pods() == 0
+
+
+async def test_a_pod_that_went_failed_in_a_plain_launch_stops_counting() -> None:
+    from yotta_async import PodFailedError
+
+    async with sim_client(timings=T, capacity={(H100, "us-east-1"): 1}, seed=5) as (sim, client, _):
+        async with client.pods.group(max_hourly_cost=PRICE * 2) as group:
+            with pytest.raises(PodFailedError) as info:
+                await group.launch(name="s", image="img", gpu_type=H100, gpu_count=1,
+                                   regions=["us-east-1"], count=2, wait=True)
+            assert info.value.pod is not None and info.value.pod.status is S.FAILED
+            assert group.hourly_cost == PRICE  # the one that fitted; the FAILED one bills nothing
+        assert sim.live_pods() == 0
