@@ -305,7 +305,10 @@ class PodGroup:
             except PodFailedError as exc:
                 if exc.pod is not None:  # a FAILED pod bills nothing: it stops counting
                     self._refresh([exc.pod])
-                raise
+                explained = self.spend.explain(exc)
+                if explained is exc:
+                    raise
+                raise explained from exc
             self._refresh(pods)
         return pods
 
@@ -330,7 +333,13 @@ class PodGroup:
 
         async def wait_for(pod_id: int, remaining: float) -> Pod:
             assert target is not None
-            return (await self._pods.wait_all([pod_id], until=_until(target), timeout=remaining))[0]
+            try:
+                return (await self._pods.wait_all([pod_id], until=_until(target), timeout=remaining))[0]
+            except PodFailedError as exc:
+                explained = self.spend.explain(exc)
+                if explained is exc:
+                    raise
+                raise explained from exc
 
         async def delete(pod_id: int) -> None:
             self._replaced.add(pod_id)

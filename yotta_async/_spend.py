@@ -28,6 +28,7 @@ from .errors import (
     ConfigurationError,
     InvalidStateError,
     PermissionDeniedError,
+    PodFailedError,
     PodNotFoundError,
     ValidationError,
     YottaError,
@@ -156,6 +157,19 @@ class GroupSpend:
                 self.ledger.release(pod.id)
             if pod.status is S.TERMINATED:
                 self._settle(pod.id)
+
+    def explain(self, exc: PodFailedError) -> PodFailedError:
+        """``exc`` again, saying so if its pod ended because the group's ttl expired it."""
+        if exc.pod_id is None or exc.pod_id not in self.expired:
+            due = [t for t in self._tracked.values()
+                   if t.pod is not None and t.pod.id == exc.pod_id and t.deadline <= self._runtime.clock()]
+            if not due:
+                return exc
+        verb = "deleted" if self.on_expire == "delete" else "paused"
+        return PodFailedError(
+            f"{exc} (its ttl of {self.ttl} ran out first: the group {verb} it on expiry)",
+            pod=exc.pod, pod_id=exc.pod_id, elapsed=exc.elapsed, polls=exc.polls, history=exc.history,
+        )
 
     def _settle(self, pod_id: int) -> None:
         for tracked in self._tracked.values():

@@ -137,3 +137,27 @@ async def test_a_pod_released_by_failover_is_not_expired_again() -> None:
         assert clock.now() >= 3600
     finally:
         await spend.stop()
+
+
+async def test_a_wait_failure_of_a_pod_the_ttl_ended_says_so() -> None:
+    from yotta_async import PodFailedError
+    from yotta_async._runtime import Runtime
+    from yotta_async._spend import GroupSpend
+    from yotta_async.testing import ManualClock
+
+    clock = ManualClock()
+    spend = GroupSpend(label="g", ttl=timedelta(seconds=30))
+    spend.start(_FakePods(), Runtime(clock=clock.now, sleep=clock.sleep))
+    await spend.stop()  # no watcher: only the deadline matters here
+    mine = Pod(id=7, status="TERMINATING")  # type: ignore[arg-type]
+    spend.prepare(REQ, "t")
+    await spend.admit("t", mine)
+    early = PodFailedError("pod 7 reached TERMINATING", pod=mine)
+    assert spend.explain(early) is early  # the ttl has not run out: something else ended it
+    clock.advance(30)
+    late = spend.explain(early)
+    assert late is not early and isinstance(late, PodFailedError)
+    assert str(late).startswith("pod 7 reached TERMINATING") and "ttl of 0:00:30 ran out" in str(late)
+    assert (late.pod, late.pod_id) == (mine, 7)
+    stranger = PodFailedError("pod 8 failed", pod_id=8)
+    assert spend.explain(stranger) is stranger
