@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -334,3 +335,28 @@ def test_done_when_a_capped_ttl_group_never_passes_20_and_is_swept_after_a_sigki
     assert sorted(asyncio.run(later())) == sorted([stamped_an_hour, *(p.id for p in live)])
     assert [p for p in pods_of(sim).values() if p.name == "dw" and str(p.status) not in DEAD] == []
     assert_untouched(sim, keep)  # no stamp, no sweep
+
+
+def test_string_prices_print_as_sent_in_json_and_exactly_in_the_cost_columns(home: Path) -> None:
+    sim = start_cli_simulator(home, "--price-format", "string")
+    try:
+        async def make() -> int:
+            async with client_for(sim) as client:
+                return (await client.pods.create(REQ)).id
+
+        pid = asyncio.run(make())
+        base = ("--api-key", sim.key, "--base-url", sim.url)
+        listed = run(*base, "-o", "json", "pods", "list", home=home)
+        got = run(*base, "-o", "json", "pods", "get", str(pid), home=home)
+        for pod in (*listed.json(), got.json()):
+            assert pod["singleCardPrice"] == "2.49" and isinstance(pod["containerVolumePrice"], str)
+        table = run(*base, "pods", "list", home=home)
+        header, row = table.out.splitlines()
+        assert "$/H" in header and row.split()[-3] == "2.4900"
+        detail = run(*base, "pods", "get", str(pid), home=home)
+        assert re.search(r"^\$/h\s+2\.4900$", detail.out, re.M), detail.out
+    finally:
+        sim.proc.send_signal(signal.SIGINT)
+        assert sim.proc.wait(timeout=15) == 0
+        if sim.proc.stdout is not None:
+            sim.proc.stdout.close()
