@@ -247,7 +247,8 @@ class PodBulk:
             result = await client.pods.sweep(group="nightly")
             result = await client.pods.sweep(older_than=3600)   # any group, over an hour old
 
-        A sweep that deletes needs a criterion: ``group``, ``older_than`` or ``all=True``
+        A sweep that deletes needs a criterion: ``group``, ``older_than``, ``expired=True``
+        or ``all=True``
         (every orphan of any age: also pods kept with ``on_exit="keep"`` and pods of a launch
         running right now in another process); without one it raises ``ValidationError``.
         A dry run needs none.

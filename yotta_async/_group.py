@@ -42,6 +42,7 @@ from .errors import (
     InvalidStateError,
     PermissionDeniedError,
     PlacementAttempt,
+    PodFailedError,
     PodNotFoundError,
     ValidationError,
     WaitTimeoutError,
@@ -300,7 +301,15 @@ class PodGroup:
                 raise result
         pods = [r for r in results if isinstance(r, Pod)]
         if target is not None:
-            pods = await self._pods.wait_all([p.id for p in pods], until=_until(target), timeout=budget)
+            try:
+                pods = await self._pods.wait_all([p.id for p in pods], until=_until(target), timeout=budget)
+            except PodFailedError as exc:
+                if exc.pod is not None:  # a FAILED pod bills nothing: it stops counting
+                    self._refresh([exc.pod])
+                explained = self.spend.explain(exc)
+                if explained is exc:
+                    raise
+                raise explained from exc
             self._refresh(pods)
         return pods
 
@@ -325,7 +334,13 @@ class PodGroup:
 
         async def wait_for(pod_id: int, remaining: float) -> Pod:
             assert target is not None
-            return (await self._pods.wait_all([pod_id], until=_until(target), timeout=remaining))[0]
+            try:
+                return (await self._pods.wait_all([pod_id], until=_until(target), timeout=remaining))[0]
+            except PodFailedError as exc:
+                explained = self.spend.explain(exc)
+                if explained is exc:
+                    raise
+                raise explained from exc
 
         async def delete(pod_id: int) -> None:
             self._replaced.add(pod_id)

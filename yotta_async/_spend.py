@@ -28,6 +28,7 @@ from .errors import (
     ConfigurationError,
     InvalidStateError,
     PermissionDeniedError,
+    PodFailedError,
     PodNotFoundError,
     ValidationError,
     YottaError,
@@ -143,14 +144,37 @@ class GroupSpend:
         return pod_id in self.ledger.refused
 
     def release(self, pod_id: int) -> None:
-        """A pod the group deleted on purpose (failover replaced it) stops counting at once."""
+        """A pod the group deleted on purpose (failover replaced it) stops counting at once,
+        and is not expired later (it is already gone)."""
         self.ledger.release(pod_id)
+        self._settle(pod_id)
 
     def observe(self, pods: list[Pod]) -> None:
-        """Newer snapshots: a pod that ended stops counting towards the total."""
+        """Newer snapshots: a pod that ended stops counting towards the total (a FAILED pod
+        never bills); one TERMINATED needs no expiry either."""
         for pod in pods:
             if pod.status in (S.TERMINATED, S.FAILED):
                 self.ledger.release(pod.id)
+            if pod.status is S.TERMINATED:
+                self._settle(pod.id)
+
+    def explain(self, exc: PodFailedError) -> PodFailedError:
+        """``exc`` again, saying so if its pod ended because the group's ttl expired it."""
+        if exc.pod_id is None or exc.pod_id not in self.expired:
+            due = [t for t in self._tracked.values()
+                   if t.pod is not None and t.pod.id == exc.pod_id and t.deadline <= self._runtime.clock()]
+            if not due:
+                return exc
+        verb = "deleted" if self.on_expire == "delete" else "paused"
+        return PodFailedError(
+            f"{exc} (its ttl of {self.ttl} ran out first: the group {verb} it on expiry)",
+            pod=exc.pod, pod_id=exc.pod_id, elapsed=exc.elapsed, polls=exc.polls, history=exc.history,
+        )
+
+    def _settle(self, pod_id: int) -> None:
+        for tracked in self._tracked.values():
+            if tracked.pod is not None and tracked.pod.id == pod_id:
+                tracked.done = True
 
     # -- expiry while the block is open ----------------------------------------------------
     def start(self, pods: PodActions, runtime: Runtime, concurrency: int = 16) -> None:

@@ -19,12 +19,16 @@ H100 = "NVIDIA_H100_80G"
 
 @pytest.fixture(scope="module")
 def scarce(home: Path) -> Iterator[SimProcess]:
-    """A simulator where H100 is sold out in us-east-1 (the default region), offered in us-east-2."""
+    """A simulator process where H100 is sold out in us-east-1 (the default region).
+
+    A type given to ``--capacity`` exists only in the regions given, so H100 is also offered
+    in us-east-2, where the steps land.
+    """
     log = (home / "sim-scarce.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "yotta_async.testing", "--port", "0", "--api-key", KEY,
          "--time-scale", "0.001", "--capacity", f"{H100}@us-east-1=0",
-         "--capacity", f"{H100}@us-east-2=64"],
+         "--capacity", f"{H100}@us-east-2=8"],
         stdout=subprocess.PIPE, stderr=log, text=True, env=clean_env(home),
     )
     log.close()

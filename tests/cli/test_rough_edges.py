@@ -63,7 +63,7 @@ def test_allow_insecure_http_lets_the_request_go(capsys: pytest.CaptureFixture[s
 def test_sweep_without_a_criterion_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run(capsys, "--simulate", "sweep")
     assert code == EXIT_USAGE and out == ""
-    for choice in ("--group", "--older-than", "--all", "--dry-run"):
+    for choice in ("--group", "--older-than", "--expired", "--all", "--dry-run"):
         assert choice in err
 
 

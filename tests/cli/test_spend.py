@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -270,3 +272,91 @@ def test_sweep_expired_under_simulate_finds_nothing_unstamped(capsys: pytest.Cap
     code, out, err = _main(capsys, "--simulate", "-o", "json", "sweep", "--expired", "--dry-run")
     assert code == 0 and json.loads(out)["found"] == []  # the demo orphans have no stamp
     assert "no expired pods found" in err
+
+
+# -- issue 14's "Done when", literally: the group a user writes, SIGKILLed ----------------------
+DONE_WHEN_SCRIPT = """
+import asyncio, os, sys
+from datetime import timedelta
+from decimal import Decimal
+from yotta_async import BudgetExceededError, PodCreateRequest, YottaClient
+
+async def main() -> None:
+    async with YottaClient(os.environ["DW_KEY"], sys.argv[1]) as client:
+        async with client.pods.group(ttl=timedelta(hours=2), max_hourly_cost=Decimal("20")) as group:
+            req = PodCreateRequest(name="dw", image="img", gpu_type="NVIDIA_H100_80G", gpu_count=1)
+            results = await asyncio.gather(*(group.create(req) for _ in range(12)),
+                                           return_exceptions=True)
+            refused = sum(isinstance(r, BudgetExceededError) for r in results)
+            print(f"kept {len(group.pods)} refused {refused} at {group.hourly_cost}", flush=True)
+            await asyncio.Event().wait()  # until SIGKILLed: no cleanup runs
+
+asyncio.run(main())
+"""
+
+
+def test_done_when_a_capped_ttl_group_never_passes_20_and_is_swept_after_a_sigkill(
+    sim: SimProcess, home: Path
+) -> None:
+    from datetime import datetime, timedelta, timezone
+    from decimal import Decimal
+
+    keep, _ = seed_keepers(sim)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", DONE_WHEN_SCRIPT, sim.url], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=clean_env(home, DW_KEY=sim.key),
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        _, err = proc.communicate(timeout=15)
+    # 8 H100s at 2.49/h fit under $20/h; the 4 creates past the cap were deleted at once.
+    assert line.strip() == "kept 8 refused 4 at 19.92", err
+    made = [p for p in pods_of(sim).values() if p.name == "dw"]
+    live = [p for p in made if str(p.status) not in DEAD]
+    assert len(made) == 12 and len(live) == 8
+    assert sum(p.hourly_cost or Decimal("inf") for p in live) <= Decimal("20")
+    stamps = [int(p.env(EXPIRES_ENV) or 0) for p in live]
+    assert all(time.time() + 7100 < s <= time.time() + 7201 for s in stamps)
+    # Before the two hours: `sweep --expired` takes none of them.
+    early = run("--api-key", sim.key, "--base-url", sim.url, "-o", "json", "sweep", "--expired",
+                home=home)
+    assert early.code == 0 and early.json()["found"] == [], early.err
+    # Once two hours (and the default 60 s grace) have passed: every pod it made is removed.
+
+    async def later() -> list[int]:
+        async with client_for(sim) as client:
+            now = datetime.now(timezone.utc) + timedelta(hours=2, seconds=61)
+            return (await client.pods.sweep(expired=True, now=now)).deleted
+
+    stamped_an_hour = keep.pop(2)  # seed_keepers' create(expires_in=3600): due by then too
+    assert sorted(asyncio.run(later())) == sorted([stamped_an_hour, *(p.id for p in live)])
+    assert [p for p in pods_of(sim).values() if p.name == "dw" and str(p.status) not in DEAD] == []
+    assert_untouched(sim, keep)  # no stamp, no sweep
+
+
+def test_string_prices_print_as_sent_in_json_and_exactly_in_the_cost_columns(home: Path) -> None:
+    sim = start_cli_simulator(home, "--price-format", "string")
+    try:
+        async def make() -> int:
+            async with client_for(sim) as client:
+                return (await client.pods.create(REQ)).id
+
+        pid = asyncio.run(make())
+        base = ("--api-key", sim.key, "--base-url", sim.url)
+        listed = run(*base, "-o", "json", "pods", "list", home=home)
+        got = run(*base, "-o", "json", "pods", "get", str(pid), home=home)
+        for pod in (*listed.json(), got.json()):
+            assert pod["singleCardPrice"] == "2.49" and isinstance(pod["containerVolumePrice"], str)
+        table = run(*base, "pods", "list", home=home)
+        header, row = table.out.splitlines()
+        assert "$/H" in header and row.split()[-3] == "2.4900"
+        detail = run(*base, "pods", "get", str(pid), home=home)
+        assert re.search(r"^\$/h\s+2\.4900$", detail.out, re.M), detail.out
+    finally:
+        sim.proc.send_signal(signal.SIGINT)
+        assert sim.proc.wait(timeout=15) == 0
+        if sim.proc.stdout is not None:
+            sim.proc.stdout.close()

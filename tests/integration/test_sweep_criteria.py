@@ -1,4 +1,4 @@
-"""A deleting ``sweep`` must be told which orphans: ``group``, ``older_than`` or ``all=True``."""
+"""A deleting ``sweep`` must be told which orphans: ``group``, ``older_than``, ``expired`` or ``all=True``."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ async def test_a_sweep_with_no_criterion_is_refused_before_any_request(sim: Simu
             with pytest.raises(ValidationError) as info:
                 await client.pods.sweep(**kw)  # type: ignore[arg-type]
             text = str(info.value)
-            for choice in ("group=", "older_than=", "all=True", "dry_run=True"):
+            for choice in ("group=", "older_than=", "expired=True", "all=True", "dry_run=True"):
                 assert choice in text
     assert sim.total_requests == 0
     assert sim.live_pods() == 2
@@ -53,3 +53,10 @@ async def test_all_must_be_a_bool(sim: Simulator) -> None:
         with pytest.raises(ValidationError) as info:
             await client.pods.sweep(all="yes")  # type: ignore[arg-type]
     assert info.value.field == "all"
+
+
+async def test_expired_alone_is_a_criterion_and_takes_only_stamped_pods(sim: Simulator) -> None:
+    async with YottaClient(sim.api_key, sim.base_url) as client:
+        result = await client.pods.sweep(expired=True)
+    assert result.found == [] and result.deleted == []  # neither seeded pod carries a stamp
+    assert sim.live_pods() == 2

@@ -95,3 +95,69 @@ def test_ttl_and_grace_accept_seconds_or_timedeltas() -> None:
     assert check_grace(None) == DEFAULT_EXPIRY_GRACE and check_grace(0) == timedelta(0)
     with pytest.raises(ValidationError):
         check_grace(timedelta(seconds=-1))
+
+
+class _FakePods:
+    """The ``PodActions`` spend control uses, recording deletes."""
+
+    def __init__(self) -> None:
+        self.deleted: list[int] = []
+
+    async def get(self, pod_id: int, /) -> Pod:
+        return Pod(id=pod_id, status="RUNNING")  # type: ignore[arg-type]
+
+    async def delete(self, pod_id: int, /) -> None:
+        self.deleted.append(pod_id)
+
+    async def pause(self, pod_id: int, /) -> None:
+        raise AssertionError("not under on_expire='delete'")
+
+
+async def test_a_pod_released_by_failover_is_not_expired_again() -> None:
+    import asyncio
+
+    from yotta_async._runtime import Runtime
+    from yotta_async._spend import GroupSpend
+    from yotta_async.testing import ManualClock
+
+    clock = ManualClock()
+    spend = GroupSpend(label="g", ttl=timedelta(hours=1))
+    pods = _FakePods()
+    kept, replaced, ended = (Pod(id=i, status="PENDING") for i in (1, 2, 3))  # type: ignore[arg-type]
+    for i, p in enumerate((kept, replaced, ended)):
+        spend.prepare(REQ, f"t{i}")
+        await spend.admit(f"t{i}", p)
+    spend.release(replaced.id)  # failover deleted it
+    spend.observe([Pod(id=ended.id, status="TERMINATED")])  # type: ignore[arg-type]
+    spend.start(pods, Runtime(clock=clock.now, sleep=clock.sleep))
+    try:
+        for _ in range(200):  # the watcher's nap moves the manual clock past the ttl
+            await asyncio.sleep(0)
+        assert spend.expired == [kept.id] and pods.deleted == [kept.id]
+        assert clock.now() >= 3600
+    finally:
+        await spend.stop()
+
+
+async def test_a_wait_failure_of_a_pod_the_ttl_ended_says_so() -> None:
+    from yotta_async import PodFailedError
+    from yotta_async._runtime import Runtime
+    from yotta_async._spend import GroupSpend
+    from yotta_async.testing import ManualClock
+
+    clock = ManualClock()
+    spend = GroupSpend(label="g", ttl=timedelta(seconds=30))
+    spend.start(_FakePods(), Runtime(clock=clock.now, sleep=clock.sleep))
+    await spend.stop()  # no watcher: only the deadline matters here
+    mine = Pod(id=7, status="TERMINATING")  # type: ignore[arg-type]
+    spend.prepare(REQ, "t")
+    await spend.admit("t", mine)
+    early = PodFailedError("pod 7 reached TERMINATING", pod=mine)
+    assert spend.explain(early) is early  # the ttl has not run out: something else ended it
+    clock.advance(30)
+    late = spend.explain(early)
+    assert late is not early and isinstance(late, PodFailedError)
+    assert str(late).startswith("pod 7 reached TERMINATING") and "ttl of 0:00:30 ran out" in str(late)
+    assert (late.pod, late.pod_id) == (mine, 7)
+    stranger = PodFailedError("pod 8 failed", pod_id=8)
+    assert spend.explain(stranger) is stranger

@@ -9,6 +9,7 @@ import shlex
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from ..errors import PodFailedError
 from ..models import PodStatus
 from ..models.status import PAUSE_SETTLED
 from ._context import Context, api_fields
@@ -83,7 +84,14 @@ async def launch(ctx: Context) -> int:
                             await group.launch(request, count=args.count, wait=False)
                             if until is not None:
                                 tracker.phase(f"waiting for {until}")
-                                running = await pods.wait_all(group.ids, until=until, timeout=args.timeout)
+                                try:
+                                    running = await pods.wait_all(
+                                        group.ids, until=until, timeout=args.timeout)
+                                except PodFailedError as exc:  # say so if --ttl ended the pod
+                                    explained = group.spend.explain(exc)
+                                    if explained is exc:
+                                        raise
+                                    raise explained from exc
                                 tracker.observe(running)
                         tracker.phase(_closing(args.then))
                     except BaseException as exc:
