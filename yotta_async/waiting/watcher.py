@@ -187,9 +187,10 @@ class PodWatcher:
         self._subs: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
         self._stopping: set[asyncio.Task[None]] = set()
-        # Per pod: a digest of its last listed JSON (None if it came from elsewhere) and the
-        # snapshot itself, the very object its waiters hold, so keeping it here costs nothing.
-        self._known: dict[int, tuple[bytes | None, Pod]] = {}
+        # Per pod: its snapshot (the very object its waiters hold, so keeping it here costs
+        # nothing) and a digest of the JSON it was decoded from, when it came from a list.
+        self._known: dict[int, Pod] = {}
+        self._digests: dict[int, int] = {}
         self._nap: anyio.CancelScope | None = None
         self._last_poll = -math.inf
         self._next_poll = -math.inf
@@ -294,7 +295,7 @@ class PodWatcher:
                 ids |= sub.ids
         if watch_all:
             return ids | set(self._known), None
-        regions = {self._known[i][1].region if i in self._known else None for i in ids}
+        regions = {self._known[i].region if i in self._known else None for i in ids}
         if None in regions or not regions:
             return ids, None
         return ids, sorted(r for r in regions if r is not None)
@@ -317,15 +318,18 @@ class PodWatcher:
         changed = False
         for pod_id, pod in seen.items():
             old = self._known.get(pod_id)
-            if old is None:
-                changed = True
-            elif old[1] is not pod:
-                was = old[1]
-                changed = changed or was.status != pod.status or _health(was) != _health(pod)
-            self._known[pod_id] = (digests.get(pod_id), pod)
+            if old is not pod:
+                changed = changed or old is None or old.status != pod.status or _health(old) != _health(pod)
+            self._known[pod_id] = pod
+            digest = digests.get(pod_id)
+            if digest is None:
+                self._digests.pop(pod_id, None)
+            else:
+                self._digests[pod_id] = digest
         for pod_id in verdicts:
             changed = True
             self._known.pop(pod_id, None)
+            self._digests.pop(pod_id, None)
         self._quiet = 0 if changed else self._quiet + 1
         self._next_poll = self._last_poll + self.policy.interval(self._quiet, self._rng)
         self._deliver(seen, verdicts)
@@ -333,7 +337,7 @@ class PodWatcher:
 
     def _pick(
         self, listed: Sequence[Pod] | PodListing, ids: set[int], watch_all: bool
-    ) -> tuple[dict[int, Pod], dict[int, bytes]]:
+    ) -> tuple[dict[int, Pod], dict[int, int]]:
         """The watched pods of a list reply, and a digest of each one's JSON.
 
         A pod whose JSON is byte for byte what the last tick saw is not decoded again: its
@@ -342,7 +346,7 @@ class PodWatcher:
         only the snapshots that changed, on top of the snapshots the waiters keep.
         """
         seen: dict[int, Pod] = {}
-        digests: dict[int, bytes] = {}
+        digests: dict[int, int] = {}
         if not isinstance(listed, PodListing):
             for pod in listed:
                 if watch_all or pod.id in ids:
@@ -351,9 +355,10 @@ class PodWatcher:
         for pod_id, raw in listed.entries():
             if not (watch_all or pod_id in ids):
                 continue
-            digest = hashlib.blake2b(raw, digest_size=16).digest()
+            digest = int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "little")
             old = self._known.get(pod_id)
-            seen[pod_id] = old[1] if old is not None and old[0] == digest else listed.decode(raw)
+            unchanged = old is not None and self._digests.get(pod_id) == digest
+            seen[pod_id] = old if unchanged and old is not None else listed.decode(raw)
             digests[pod_id] = digest
         return seen, digests
 
@@ -412,3 +417,4 @@ class PodWatcher:
             return
         for pod_id in [i for i in self._known if i not in ids]:
             del self._known[pod_id]
+            self._digests.pop(pod_id, None)
