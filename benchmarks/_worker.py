@@ -10,6 +10,7 @@ Durations given in *simulated* seconds are multiplied by ``scale`` (the simulato
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import json
 import resource
@@ -281,6 +282,40 @@ async def memory_sdk(p: Params) -> dict[str, Any]:
         pods = await client.pods.wait_all(p["ids"], timeout=600 * p["scale"])
         assert len(pods) == len(p["ids"])
         return _since(mark, base=base, peak=_peak_rss())
+
+
+@scenario(*SDK, "tracemalloc")
+async def memory_retained(p: Params) -> dict[str, Any]:
+    """Bytes the client keeps per waiting pod between ticks, once the wait is steady.
+
+    The pods stay RUNNING while ``wait_all`` waits for TERMINATED, so every pod stays
+    waited on. Python's heap (``tracemalloc``) is sampled every few milliseconds from the
+    third tick to the ``ticks``-th; the lowest sample is the memory held between ticks (no
+    list body in flight).
+    """
+    import tracemalloc
+
+    async with _sdk_client(p) as client:
+        await client.pods.list(statuses=["FAILED"])  # open the connection, warm the decoders
+        watcher = client.pods.waits.watcher
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        wait = asyncio.ensure_future(
+            client.pods.wait_all(p["ids"], until="TERMINATED", timeout=600 * p["scale"])
+        )
+        low = None
+        while watcher.ticks < p["ticks"] and not wait.done():
+            await asyncio.sleep(0.002)
+            if watcher.ticks >= 3:
+                now = tracemalloc.get_traced_memory()[0]
+                low = now if low is None else min(low, now)
+        tracemalloc.stop()
+        assert not wait.done(), "the pods settled: nothing left to measure"
+        wait.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await wait
+        assert low is not None
+        return {"retained": low - base, "ticks": watcher.ticks}
 
 
 @scenario("aiohttp")

@@ -6,6 +6,10 @@ RUNNING (default watch policy, scaled to simulated time). The child measures its
 imports, client set-up and one small request (baseline), and its peak RSS
 (``VmHWM`` in ``/proc/self/status``) after the wait; the difference over N is bytes per pod.
 
+Retained row: 10,000 RUNNING pods waited on until TERMINATED (so none settles); the Python
+heap the client holds between ticks, from the third tick on, per waiting pod (tracemalloc's
+lowest sample: no list body in flight).
+
 Reference row: the same pods fetched once with raw aiohttp and kept as ``json.loads`` dicts,
 as a dict-returning SDK would hold them. The SDK's peak includes the raw list body (held while
 it decodes) and the watcher's bookkeeping, the reference's only one body and its dicts.
@@ -24,13 +28,21 @@ SIZES = {"smoke": (200, 0.005), "quick": (10_000, 0.05), "full": (10_000, 0.1)}
 SUBJECTS = {"memory_sdk": "yotta-async wait_all", "memory_dicts": "json.loads dicts (one list)"}
 
 
-async def _one(scenario: str, n: int, scale: float) -> dict[str, Any]:
+RETAINED_GOAL = 1536  # bytes per waiting pod
+RETAINED_TICKS = 8
+
+
+async def _one(
+    scenario: str, n: int, scale: float, status: str | None = None, **params: Any
+) -> dict[str, Any]:
     async with Simulator(time_scale=scale, seed=n) as sim:
 
         def seed() -> dict[str, Any]:
-            return {"ids": sim.add_pods(n, status=None)}
+            return {"ids": sim.add_pods(n, status=status)}
 
-        return await run_worker(scenario, seed, base_url=sim.base_url, api_key=sim.api_key, scale=scale)
+        return await run_worker(
+            scenario, seed, base_url=sim.base_url, api_key=sim.api_key, scale=scale, **params
+        )
 
 
 async def _run(mode: str) -> list[Row]:
@@ -64,6 +76,19 @@ async def _run(mode: str) -> list[Row]:
                 met=(ratio is not None and ratio <= 1.0) if reference else None,
             )
         )
+    kept = await _one("memory_retained", n, scale, "RUNNING", ticks=RETAINED_TICKS)
+    rows.append(
+        Row(
+            BENCH,
+            SUBJECTS["memory_sdk"],
+            f"retained bytes per waiting pod (heap, ticks 3-{kept['ticks']})",
+            kept["retained"] / n,
+            "B",
+            target=f"<= {RETAINED_GOAL:,}",
+            met=kept["retained"] / n <= RETAINED_GOAL,
+            note="tracemalloc: lowest sample between ticks (RSS would count tracemalloc's tables)",
+        )
+    )
     return rows
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -112,7 +113,7 @@ class ReplyDecoder(Generic[T]):
         """Decode a bare ``data`` payload (raises msgspec errors; for tests and tools)."""
         return self.data.decode(body)
 
-    def success(self, body: bytes) -> Result[T] | None:
+    def success(self, body: bytes | bytearray | mmap.mmap) -> Result[T] | None:
         """The reply as a typed envelope, or ``None`` if it does not decode as one."""
         try:
             return self._whole.decode(body)
@@ -121,7 +122,7 @@ class ReplyDecoder(Generic[T]):
 
 
 def parse_reply(
-    raw: bytes,
+    raw: bytes | bytearray | mmap.mmap,
     http_status: int,
     headers: Mapping[str, str],
     decoder: ReplyDecoder[T],
@@ -142,7 +143,8 @@ def parse_reply(
         result = decoder.success(raw)
         if result is not None and result.code == SUCCESS:
             return result.data
-    raw = redact(raw, (secret, *more_secrets))
+    # Not a success: errors keep the body as bytes.
+    raw = redact(bytes(raw), (secret, *more_secrets))
     try:
         envelope = decode_envelope(raw, http_status, method, path)
     except ResponseDecodeError:

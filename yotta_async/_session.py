@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import mmap
 import random
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
@@ -343,7 +344,10 @@ class Session:
                             f"body of {resp.content_length} bytes is over the limit",
                             http_status=status, method=method, path=path,
                         )
-                    raw = await _read_capped(resp.content, status, method, path)
+                    # An inflated body is longer than its Content-Length: only a plain one is mapped.
+                    plain = "Content-Encoding" not in resp.headers
+                    length = resp.content_length if plain else None
+                    raw = await _read_capped(resp.content, status, method, path, length)
                     resp_headers: Mapping[str, str] = resp.headers
             except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
                 raise _connection_error(APITimeoutError, exc, method, path, self.timeout) from exc
@@ -373,19 +377,44 @@ async def _close_at_loop_end(session: aiohttp.ClientSession) -> AsyncGenerator[N
         await session.close()
 
 
-async def _read_capped(stream: Any, status: int, method: str, path: str) -> bytes:
-    """The body, counted as it arrives: a chunked or gzip-inflated body has no length to check."""
-    chunks: list[bytes] = []
-    size = 0
+# A body at least this big, of a known length, is read into an anonymous memory map.
+MAPPED_BODY_BYTES = 1 << 20
+
+
+async def _read_capped(
+    stream: Any, status: int, method: str, path: str, length: int | None = None
+) -> bytes | bytearray | mmap.mmap:
+    """The body, counted as it arrives: a chunked or gzip-inflated body has no length to check.
+
+    Gathered in one buffer, not joined from a list of chunks, so a big listing is held once,
+    not twice, while it is read (the decoders take any buffer). A big body of known length
+    goes into its own memory map, which returns to the OS the moment the last view of it
+    (a listing's raw pods) is dropped, instead of leaving a hole in the heap.
+    """
+    if length is not None and MAPPED_BODY_BYTES <= length <= MAX_RESPONSE_BYTES:
+        mapped = mmap.mmap(-1, length)
+        size = 0
+        async for chunk in stream.iter_chunked(1 << 16):
+            if size + len(chunk) > length:
+                break  # longer than announced
+            mapped[size : size + len(chunk)] = chunk
+            size += len(chunk)
+        else:
+            if size == length:
+                return mapped
+        raise ResponseDecodeError(
+            f"body does not match its Content-Length of {length} bytes",
+            http_status=status, method=method, path=path,
+        )
+    body = bytearray()
     async for chunk in stream.iter_chunked(1 << 16):
-        size += len(chunk)
-        if size > MAX_RESPONSE_BYTES:
+        if len(body) + len(chunk) > MAX_RESPONSE_BYTES:
             raise ResponseDecodeError(
                 f"body is over the limit of {MAX_RESPONSE_BYTES} bytes",
                 http_status=status, method=method, path=path,
             )
-        chunks.append(chunk)
-    return b"".join(chunks)
+        body += chunk
+    return body
 
 
 def _connection_error(

@@ -10,6 +10,8 @@ import aiohttp
 import msgspec
 import pytest
 
+from tests.integration.conftest import fast_client
+from yotta_async import PodStatus
 from yotta_async.models import EnvVar
 from yotta_async.testing import FaultPlan, ManualClock, Simulator, Timings
 
@@ -343,3 +345,17 @@ async def test_timestamps_start_at_real_time_unless_the_clock_is_manual() -> Non
     (pod_id,) = manual.add_pods(1)
     assert manual.pod(pod_id)["createdAt"] == EPOCH_BASE_MS  # type: ignore[index]
     assert Simulator(epoch_ms=42, clock=ManualClock()).now().timestamp() == 0.042
+
+
+async def test_a_listing_over_a_mebibyte_reads_whole_and_waits_settle(sim: Simulator) -> None:
+    # Over MAPPED_BODY_BYTES: the body is read into a memory map, not joined from chunks.
+    from yotta_async._session import MAPPED_BODY_BYTES
+
+    ids = sim.add_pods(1200, status=None)
+    async with fast_client(sim) as client:
+        listed = await client.pods.list_raw()
+        assert len(msgspec.json.encode(listed)) > MAPPED_BODY_BYTES
+        pods = await client.pods.wait_all(ids, timeout=60)
+    assert [p.id for p in pods] == ids and all(p.status is PodStatus.RUNNING for p in pods)
+    # Repeated values are shared between the watcher's snapshots, and equal as before.
+    assert pods[0].image is pods[1].image and pods[0].image == "nvidia/cuda:12.1.0-base-ubuntu22.04"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Literal, overload
 
 from .._backoff import Backoff
@@ -20,6 +20,7 @@ from ..waiting import (
     TERMINATED,
     AsCompleted,
     OnChange,
+    PodListing,
     PodTracker,
     PodWatcher,
     PodWatchStream,
@@ -36,7 +37,7 @@ __all__ = ["PodWaits"]
 
 Until = WaitUntil | Literal["READY", "ready"] | Readiness
 """A wait target as callers name it: a status (or its name), or ``READY``."""
-ListOnce = Callable[[list[str] | None], Awaitable[list[Pod]]]
+ListOnce = Callable[[list[str] | None], Awaitable[Sequence[Pod] | PodListing]]
 GetOnce = Callable[[int], Awaitable[Pod]]
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, overload
 
+import msgspec
+
 from .._bulk import PodBulk
 from .._expiry import check_ttl, deadline_after, stamp_expiry
 from .._ops import GroupRegistry
@@ -27,9 +29,10 @@ from .._validation import (
     check_strings,
     check_token,
 )
-from ..errors import InvalidStateError, YottaError
+from ..errors import InvalidStateError, ResponseDecodeError, YottaError
 from ..models import GpuType, Pod, PodCreateFields, PodCreateRequest, PodStatus, StatusLike
-from ..waiting import WatchPolicy
+from ..models._base import Int64
+from ..waiting import PodListing, WatchPolicy
 from ._pod_waits import PodWaits
 
 if TYPE_CHECKING:
@@ -46,6 +49,60 @@ POD_LIST_DECODER: ReplyDecoder[list[Pod] | None] = ReplyDecoder(list[Pod] | None
 RAW_POD_DECODER: ReplyDecoder[dict[str, Any]] = ReplyDecoder(dict[str, Any])
 RawPods = list[dict[str, Any]]  # an alias: inside Pods, ``list`` is the method
 RAW_POD_LIST_DECODER: ReplyDecoder[RawPods | None] = ReplyDecoder(RawPods | None)
+# The watcher's listing: each pod kept as raw JSON, decoded only if watched and changed.
+RAW_ITEMS_DECODER: ReplyDecoder[list[msgspec.Raw] | None] = ReplyDecoder(list[msgspec.Raw] | None)
+
+
+class _PodHead(msgspec.Struct):
+    id: Int64
+
+
+_POD_HEAD = msgspec.json.Decoder(_PodHead, strict=False)
+
+
+def _listed_pod_id(raw: msgspec.Raw) -> int:
+    try:
+        return _POD_HEAD.decode(raw).id
+    except (msgspec.DecodeError, ValueError, TypeError, RecursionError) as exc:
+        raise _bad_listed_pod(raw, exc) from exc
+
+
+# Pod fields whose values repeat across a fleet (one image, a few regions and GPU types):
+# the watcher's snapshots share one copy of each value instead of one per pod.
+_SHARED_FIELDS = (
+    "official_image", "image_public_type", "image", "image_registry", "image_registry_username",
+    "resource_type", "gpu_type", "gpu_display_name", "location", "region", "cloud_type",
+    "persistent_mount_path", "initialization_command", "single_card_price",
+    "persistent_volume_price", "container_volume_price", "desired_state",
+)
+_SHARED_LIMIT = 4096
+_shared_values: dict[object, object] = {}
+
+
+def _listed_pod(raw: msgspec.Raw) -> Pod:
+    """A watched pod's snapshot, its repeated values shared with the other snapshots."""
+    try:
+        pod = POD_DECODER.decode(raw)
+    except (msgspec.DecodeError, ValueError, TypeError, RecursionError) as exc:
+        raise _bad_listed_pod(raw, exc) from exc
+    if len(_shared_values) > _SHARED_LIMIT:
+        _shared_values.clear()  # many distinct values: they were not repeating after all
+    for name in _SHARED_FIELDS:
+        value = getattr(pod, name)
+        if value is not None:
+            # Decimals by digits and exponent: 2.49 and 2.490 are equal, but not the same value.
+            key = value if isinstance(value, str) else (type(value), value.as_tuple())
+            setattr(pod, name, _shared_values.setdefault(key, value))
+    return pod
+
+
+def _bad_listed_pod(raw: msgspec.Raw, exc: Exception) -> ResponseDecodeError:
+    # No body snippet: this slice was never redacted, as parse_reply redacts a failed body.
+    return ResponseDecodeError(
+        f"data has the wrong shape ({exc})", http_status=200, method="GET", path="/v2/pods"
+    )
+
+
 # How many pods' last seen status are remembered, to explain a refused action (code 12001).
 SEEN_STATUSES = 4096
 
@@ -328,12 +385,12 @@ class Pods:
             ) from None
 
     # -- single requests for the waiters (they retry on their own schedule) ------------------
-    async def _list_once(self, regions: list[str] | None) -> list[Pod]:
+    async def _list_once(self, regions: list[str] | None) -> PodListing:
         params = [("regionList", r) for r in regions or ()]
-        pods = await self._transport.request(
-            "GET", "/v2/pods", POD_LIST_DECODER, params=params, retry=RETRY_NEVER
+        items = await self._transport.request(
+            "GET", "/v2/pods", RAW_ITEMS_DECODER, params=params, retry=RETRY_NEVER
         )
-        return pods or []
+        return PodListing(items or [], _listed_pod_id, _listed_pod)
 
     async def _get_once(self, pid: int) -> Pod:
         pod = await self._transport.request("GET", f"/v2/pods/{pid}", POD_DECODER, retry=RETRY_NEVER)

@@ -34,7 +34,7 @@ from .loop import DEFAULT_WAIT_BACKOFF, MIN_POLL_INTERVAL, poll_until, wait_for_
 from .ready import READY, Readiness, ReadyTracker, Target, probe_ready, resolve_until
 from .streams import AsCompleted, PodChange, PodWatchStream, Settle
 from .tracker import PodTracker, Tracker, call_on_change
-from .watcher import Observation, PodWatcher, Subscription, WatchPolicy
+from .watcher import Observation, PodListing, PodWatcher, Subscription, WatchPolicy
 
 __all__ = [
     "DEFAULT_WAIT_BACKOFF",
@@ -48,6 +48,7 @@ __all__ = [
     "Observation",
     "OnChange",
     "PodChange",
+    "PodListing",
     "PodTracker",
     "PodWatchStream",
     "PodWatcher",

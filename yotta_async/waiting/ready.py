@@ -119,6 +119,8 @@ class ReadyTracker(PodTracker):
     runs the probes (``unreachable``), so a timeout can name every port still not ready.
     """
 
+    __slots__ = ("readiness", "unreachable")
+
     def __init__(self, pod_id: int, readiness: Readiness, started: float) -> None:
         super().__init__(pod_id, readiness.base, started)
         self.readiness = readiness

@@ -28,6 +28,8 @@ class Tracker(Generic[T]):
     """
 
     noun = "resource"
+    # One tracker per waiting pod: slots keep each one small.
+    __slots__ = ("gone", "history", "key", "last", "last_error", "polls", "started", "status_of", "target")
 
     def __init__(
         self, key: int, target: WaitTarget[Any], started: float, status_of: Callable[[T], Hashable]
@@ -118,6 +120,7 @@ class PodTracker(Tracker[Pod]):
     TERMINATED where the target accepts that."""
 
     noun = "pod"
+    __slots__ = ()
 
     def __init__(self, pod_id: int, target: WaitTarget[PodStatus], started: float) -> None:
         super().__init__(pod_id, target, started, _pod_status)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import anyio
+import msgspec
 
 from .._backoff import Backoff
 from .._protocol import is_transient
@@ -25,9 +27,46 @@ from ..errors import (
 )
 from ..models import Pod
 
-__all__ = ["GetPod", "ListPods", "Observation", "PodWatcher", "Subscription", "WatchPolicy"]
+__all__ = [
+    "GetPod", "ListPods", "Observation", "PodListing", "PodWatcher", "Subscription", "WatchPolicy",
+]
 
-ListPods = Callable[[list[str] | None], Awaitable[list[Pod]]]
+
+class PodListing:
+    """One list reply whose pods are still raw JSON, each decoded only if it is needed.
+
+    The watcher reads every pod's id (``decode_id``), but decodes a whole :class:`Pod`
+    (``decode``) only for the pods someone watches, and only when the pod's bytes changed
+    since the last tick; the rest stay slices of the body, which is freed with the listing.
+    Both callables raise a ``YottaError`` (``ResponseDecodeError``) for a malformed pod.
+    """
+
+    __slots__ = ("_decode", "_decode_id", "_items")
+
+    def __init__(
+        self,
+        items: list[msgspec.Raw],
+        decode_id: Callable[[msgspec.Raw], int],
+        decode: Callable[[msgspec.Raw], Pod],
+    ) -> None:
+        self._items = items
+        self._decode_id = decode_id
+        self._decode = decode
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def entries(self) -> Iterator[tuple[int, msgspec.Raw]]:
+        """``(pod id, raw JSON)`` for each pod of the reply, in order."""
+        for raw in self._items:
+            yield self._decode_id(raw), raw
+
+    def decode(self, raw: msgspec.Raw) -> Pod:
+        """The :class:`Pod` that ``raw`` (one of :meth:`entries`) describes."""
+        return self._decode(raw)
+
+
+ListPods = Callable[[list[str] | None], Awaitable[Sequence[Pod] | PodListing]]
 GetPod = Callable[[int], Awaitable[Pod]]
 
 # (pod id, snapshot or None, error): a snapshot; or None with PodNotFoundError (gone) or
@@ -148,7 +187,10 @@ class PodWatcher:
         self._subs: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
         self._stopping: set[asyncio.Task[None]] = set()
+        # Per pod: its snapshot (the very object its waiters hold, so keeping it here costs
+        # nothing) and a digest of the JSON it was decoded from, when it came from a list.
         self._known: dict[int, Pod] = {}
+        self._digests: dict[int, int] = {}
         self._nap: anyio.CancelScope | None = None
         self._last_poll = -math.inf
         self._next_poll = -math.inf
@@ -262,13 +304,13 @@ class PodWatcher:
         ids, regions = self._watched()
         self._last_poll = self._clock()
         self.ticks += 1
+        watch_all = any(s.ids is None for s in self._subs)
         try:
-            listed = await self._list(regions)
+            # The reply (and its body) is dropped as soon as the watched pods are picked out.
+            seen, digests = self._pick(await self._list(regions), ids, watch_all)
         except YottaError as exc:
             self._failed(exc)
             return
-        watch_all = any(s.ids is None for s in self._subs)
-        seen = {p.id: p for p in listed if watch_all or p.id in ids}
         verdicts: dict[int, YottaError] = {}
         missing = [i for i in ids if i not in seen]
         if missing:
@@ -276,15 +318,49 @@ class PodWatcher:
         changed = False
         for pod_id, pod in seen.items():
             old = self._known.get(pod_id)
-            changed = changed or old is None or old.status != pod.status or _health(old) != _health(pod)
+            if old is not pod:
+                changed = changed or old is None or old.status != pod.status or _health(old) != _health(pod)
             self._known[pod_id] = pod
+            digest = digests.get(pod_id)
+            if digest is None:
+                self._digests.pop(pod_id, None)
+            else:
+                self._digests[pod_id] = digest
         for pod_id in verdicts:
             changed = True
             self._known.pop(pod_id, None)
+            self._digests.pop(pod_id, None)
         self._quiet = 0 if changed else self._quiet + 1
         self._next_poll = self._last_poll + self.policy.interval(self._quiet, self._rng)
         self._deliver(seen, verdicts)
         self._forget(ids)
+
+    def _pick(
+        self, listed: Sequence[Pod] | PodListing, ids: set[int], watch_all: bool
+    ) -> tuple[dict[int, Pod], dict[int, int]]:
+        """The watched pods of a list reply, and a digest of each one's JSON.
+
+        A pod whose JSON is byte for byte what the last tick saw is not decoded again: its
+        waiters get the snapshot they already hold (it is still the latest one). Pods
+        nobody watches are never decoded, so one tick holds the body, the raw slices and
+        only the snapshots that changed, on top of the snapshots the waiters keep.
+        """
+        seen: dict[int, Pod] = {}
+        digests: dict[int, int] = {}
+        if not isinstance(listed, PodListing):
+            for pod in listed:
+                if watch_all or pod.id in ids:
+                    seen[pod.id] = pod
+            return seen, digests
+        for pod_id, raw in listed.entries():
+            if not (watch_all or pod_id in ids):
+                continue
+            digest = int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "little")
+            old = self._known.get(pod_id)
+            unchanged = old is not None and self._digests.get(pod_id) == digest
+            seen[pod_id] = old if unchanged and old is not None else listed.decode(raw)
+            digests[pod_id] = digest
+        return seen, digests
 
     async def _confirm(
         self, missing: list[int], seen: dict[int, Pod], verdicts: dict[int, YottaError]
@@ -341,3 +417,4 @@ class PodWatcher:
             return
         for pod_id in [i for i in self._known if i not in ids]:
             del self._known[pod_id]
+            self._digests.pop(pod_id, None)
