@@ -15,7 +15,6 @@ from ._ops import DEFAULT_CONCURRENCY, PodOps, check_concurrency, map_concurrent
 from ._token import annotate, group_of, new_token, stamp, token_of
 from ._validation import (
     PodId,
-    check_create_request,
     check_ids,
     check_items,
     check_label,
@@ -24,6 +23,7 @@ from ._validation import (
 )
 from .errors import InvalidStateError, PodNotFoundError, ValidationError, YottaError
 from .models import Pod, PodCreateRequest, PodStatus
+from .models.request import check_create_request
 from .models.status import LEAVING
 from .waiting import TERMINATED
 

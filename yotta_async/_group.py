@@ -28,7 +28,6 @@ from ._spend import GroupSpend
 from ._token import annotate, new_token, token_of
 from ._validation import (
     check_callable,
-    check_create_request,
     check_int,
     check_label,
     check_number,
@@ -42,6 +41,7 @@ from .errors import (
     YottaError,
 )
 from .models import Placement, Pod, PodCreateFields, PodCreateRequest, PodStatus
+from .models.request import check_create_request
 from .waiting import Readiness, Target, launch_target, wait_until_of
 
 if TYPE_CHECKING:

@@ -456,3 +456,20 @@ def test_build_errors_name_the_field(fields: dict[str, Any], field: str) -> None
     with pytest.raises(ValidationError) as info:
         PodCreateRequest.build(**fields)
     assert info.value.field == field
+
+
+def test_request_ids_follow_the_one_id_rule() -> None:
+    # models.request checks ids with _validation.check_id: same acceptance, same message.
+    from yotta_async import PodCreateRequest, ValidationError, VolumeMount
+    from yotta_async._validation import check_id
+
+    base = dict(name="n", image="i", gpu_type="NVIDIA_H100_80G", gpu_count=1)
+    for good in (" 12 ", 12, "9223372036854775807"):
+        req = PodCreateRequest(**base, container_registry_auth_id=good)  # type: ignore[arg-type]
+        assert req.container_registry_auth_id == check_id(good)
+    for bad in ("²", "1.0", 0, True, 2**63, "\uff11\uff12"):
+        with pytest.raises(ValidationError) as got:
+            PodCreateRequest(**base, volumes=[VolumeMount(bad, "/mnt")])  # type: ignore[arg-type]
+        with pytest.raises(ValidationError) as expected:
+            check_id(bad, "volumes[0].volume")
+        assert str(got.value) == str(expected.value)

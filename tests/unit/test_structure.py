@@ -188,3 +188,18 @@ def test_the_reach_in_check_can_fail() -> None:
         "1: from resources.pods import _request"
     ]
     assert reach_ins("from . import _protocol\nx.__dict__\nm._value_ = 1\n") == []
+
+
+def test_validation_sits_below_the_models_and_the_models_use_it() -> None:
+    # One rule set: the models' own checks (ids, ints, strings) are _validation's rules, so
+    # _validation must not import the models (that would be a cycle), and they must import it.
+    graph = import_graph()
+    assert not {m for m in graph["yotta_async._validation"] if m.startswith("yotta_async.models")}
+    assert "yotta_async._validation" in graph["yotta_async.models.request"]
+    assert "yotta_async._validation" in graph["yotta_async.models.status"]
+
+
+def test_no_module_is_over_400_lines_in_the_group_and_its_parts() -> None:
+    for name in ("_group", "_cleanup", "_failover", "_spend", "_budget", "_expiry"):
+        lines = (ROOT / f"{name}.py").read_text(encoding="utf-8").count("\n")
+        assert lines <= 400, f"{name}.py has {lines} lines"
