@@ -19,11 +19,15 @@ H100 = "NVIDIA_H100_80G"
 
 @pytest.fixture(scope="module")
 def scarce(home: Path) -> Iterator[SimProcess]:
-    """A simulator process where H100 is sold out in us-east-1 (the default region)."""
+    """A simulator process where H100 is sold out in us-east-1 (the default region).
+
+    ``--capacity TYPE@REGION=N`` replaces the type's offers (it then exists only in the
+    regions given), so us-east-3 is given room explicitly.
+    """
     log = (home / "sim-scarce.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "yotta_async.testing", "--port", "0", "--api-key", KEY,
-         "--time-scale", "0.001", "--capacity", f"{H100}@us-east-1=0"],
+         "--time-scale", "0.001", "--capacity", f"{H100}@us-east-1=0", "--capacity", f"{H100}@us-east-3=16"],
         stdout=subprocess.PIPE, stderr=log, text=True, env=clean_env(home),
     )
     log.close()
@@ -48,7 +52,7 @@ def test_done_when_steps_from_the_cli(scarce: SimProcess, home: Path) -> None:
     gpus = _cli(scarce, home, "-o", "json", "gpus", "--gpu-type", H100, "--available")
     assert gpus.code == 0, gpus.err
     regions = [r["region"] for t in gpus.json() for r in t["regions"]]
-    assert regions and "us-east-1" not in regions
+    assert regions == ["us-east-3"]
     region = regions[0]
     table = _cli(scarce, home, "gpus", "--gpu-type", H100)
     assert re.search(r"us-east-1\s+US East 1\s+no", table.out), table.out
@@ -149,9 +153,10 @@ def test_volume_commands(scarce: SimProcess, home: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["pods", "create", "--mount", "abc:/d"], "invalid id"),
+        (["pods", "create", "--mount", "abc:/d"], "invalid volume id"),
         (["pods", "create", "--mount", "5"], "VOLUME_ID:/PATH"),
-        (["pods", "create", "--credential", "x"], "invalid id"),
+        (["pods", "create", "--credential", "x"], "invalid credential id"),
+        (["pods", "create", "--credential", "\u00b2"], "invalid credential id"),
         (["volumes", "get", "0"], "invalid volume id"),
         (["volumes", "resize", "1", "10241"], "1 to 10240"),
         (["credentials", "create", "--name", "n", "--type", "QUAY", "--username", "u"], "invalid choice"),
