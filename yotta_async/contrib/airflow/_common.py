@@ -10,12 +10,13 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
-from ... import Pod, PodNotFoundError, PodStatus, ValidationError, YottaError
+from ... import TOKEN_ENV, Pod, PodNotFoundError, PodStatus, ValidationError, YottaError
+from ..._validation import check_id, check_number
 from ...models import WaitUntil
+from ...models.status import ENDING
 
 __all__ = [
     "DEAD",
-    "INT64_MAX",
     "ON_FAILURE",
     "TOKEN_ENV",
     "UNTIL",
@@ -41,15 +42,8 @@ UNTIL: dict[str, WaitUntil] = {
 
 ON_FAILURE = ("delete", "pause", "keep")
 
-# The env var every SDK create carries (documented on client.pods.create); a test pins it
-# to what the SDK really stamps.
-TOKEN_ENV = "YOTTA_ASYNC_TOKEN"
-
 # Pods that are gone or going: a retry never adopts them.
-DEAD = frozenset({PodStatus.FAILED, PodStatus.TERMINATING, PodStatus.TERMINATED})
-
-INT64_MAX = 2**63 - 1
-_DIGITS = re.compile(r"^[0-9]{1,19}$")
+DEAD = ENDING
 
 
 def check_choice(value: object, field: str, choices: Iterable[str]) -> str:
@@ -66,9 +60,7 @@ def check_timeout(value: object, field: str = "timeout") -> float | None:
     """Seconds > 0 (``None`` for the SDK's default); ``ValidationError`` otherwise."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValidationError(field, f"must be a number of seconds > 0, got {value!r}")
-    return float(value)
+    return check_number(value, field, allow_inf=True)
 
 
 def pod_ids_from(value: object, field: str = "pod_ids") -> list[int]:
@@ -96,16 +88,8 @@ def pod_ids_from(value: object, field: str = "pod_ids") -> list[int]:
     ids = []
     for i, item in enumerate(value):
         raw = item.get("id") if isinstance(item, dict) else item
-        ids.append(_pod_id(raw, f"{field}[{i}]"))
+        ids.append(check_id(raw, f"{field}[{i}]"))
     return ids
-
-
-def _pod_id(raw: object, field: str) -> int:
-    if isinstance(raw, str) and _DIGITS.match(raw.strip()):
-        raw = int(raw.strip())
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= INT64_MAX:
-        raise ValidationError(field, f"expected a pod id (positive int64 or decimal string), got {raw!r}")
-    return raw
 
 
 def pod_record(pod: Pod) -> dict[str, Any]:
@@ -135,14 +119,9 @@ def pod_record(pod: Pod) -> dict[str, Any]:
 
 
 def _ssh(pod: Pod) -> dict[str, Any] | None:
-    """Where to ssh to: the SSH expose entry's proxy, else what ``ssh_cmd`` says."""
-    for entry in pod.expose or ():
-        if (entry.protocol or "").lower() == "ssh" and entry.host and entry.proxy_port:
-            return {"host": entry.host, "port": entry.proxy_port}
-    match = re.search(r"@([^\s:]+)(?:\s+-p\s*(\d+))?", pod.ssh_cmd or "")
-    if match:
-        return {"host": match.group(1), "port": int(match.group(2) or 22)}
-    return None
+    """Where to ssh to (:attr:`Pod.ssh_endpoint`) as a JSON-safe record."""
+    endpoint = pod.ssh_endpoint
+    return None if endpoint is None else {"host": endpoint[0], "port": endpoint[1]}
 
 
 def failure_record(pod_id: int, exc: BaseException) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from ... import (
     YottaClient,
     YottaError,
 )
+from ...models.status import LEAVING
 from ._common import (
     DEAD,
     ON_FAILURE,
@@ -363,7 +364,7 @@ class YottaDeletePodsOperator(_PodActionOperator):
     ui_color = "#ffe3e3"
     action = "delete"
     until = "terminated"
-    done = frozenset({PodStatus.TERMINATING, PodStatus.TERMINATED})
+    done = LEAVING
 
 
 class YottaPausePodsOperator(_PodActionOperator):
