@@ -46,10 +46,10 @@ async def good_launch_fields(client: YottaClient, cred: RegistryCredential, vol:
     await client.pods.create(name="n", image="i", gpu_type="G", gpu_count=1, container_registry_auth_id="12")
 
 
-async def bad_launch_fields(client: YottaClient) -> None:
-    await client.pods.create(name="n", image="i", gpu_type="G", gpu_count=1, volumes=[5])  # E: not a mount
-    await client.pods.create(name="n", image="i", gpu_type="G", gpu_count=1, volume=[])  # E: typo
-    await client.pods.create(name="n", image="i", gpu_type="G", gpu_count=1, container_registry_auth_id=[])  # E
+async def bad_launch_fields(c: YottaClient) -> None:
+    await c.pods.create(name="n", image="i", gpu_type="G", gpu_count=1, volumes=[5])  # E: not a mount
+    await c.pods.create(name="n", image="i", gpu_type="G", gpu_count=1, volume=[])  # E: typo
+    await c.pods.create(name="n", image="i", gpu_type="G", gpu_count=1, container_registry_auth_id=[])  # E: id
 '''
 
 
