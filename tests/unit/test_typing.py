@@ -49,7 +49,7 @@ async def good_launch_fields(client: YottaClient, cred: RegistryCredential, vol:
 async def bad_launch_fields(c: YottaClient) -> None:
     await c.pods.create(name="n", image="i", gpu_type="G", gpu_count=1, volumes=[5])  # E: not a mount
     await c.pods.create(name="n", image="i", gpu_type="G", gpu_count=1, volume=[])  # E: typo
-    await c.pods.create(name="n", image="i", gpu_type="G", gpu_count=1, container_registry_auth_id=[])  # E: id
+    await c.pods.create(name="n", image="i", gpu_type="G", gpu_count=1, container_registry_auth_id=[])  # E:
 '''
 
 
