@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from yotta_async import InvalidStateError, PodNotFoundError, PodStatus, ResourceInUseError, ValidationError
+from yotta_async import (
+    InvalidStateError,
+    PodNotFoundError,
+    PodStatus,
+    ResourceInUseError,
+    ValidationError,
+    YottaClient,
+)
 from yotta_async.models.volume import StorageType, VolumeMount, VolumeStatus
 from yotta_async.testing import (
     FaultPlan,
@@ -220,3 +227,12 @@ async def test_fault_plan_and_counters_cover_the_new_routes(sim: Simulator) -> N
     assert sim.faults.injected == {"lost_500": 1, "502": 2}
     assert sim.request_counts["POST /v2/volumes"] == 1
     assert sim.request_counts["GET /v2/container-registry-auths"] == 3
+
+
+@pytest.mark.parametrize("bad", [0, 1001, "10", True, 2.0])
+def test_page_size_is_checked_when_set(bad: object) -> None:
+    # Like watch_policy and reconcile_settle: a bad setting fails at once, not at the next list.
+    client = YottaClient("k")
+    with pytest.raises(ValidationError, match="page_size"):
+        client.volumes.page_size = bad  # type: ignore[assignment]
+    assert client.volumes.page_size == 100

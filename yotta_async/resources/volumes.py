@@ -52,11 +52,19 @@ class Volumes:
     not documented, and paging follows the ``pages`` the server reports either way.
     """
 
-    page_size: int = 100
-
-    def __init__(self, transport: Session, runtime: Runtime) -> None:
+    def __init__(self, transport: Session, runtime: Runtime, *, page_size: int = 100) -> None:
         self._transport = transport
         self._runtime = runtime
+        self.page_size = page_size
+
+    @property
+    def page_size(self) -> int:
+        """Volumes asked for per list request (1-1000); checked when set, not at the next list."""
+        return self._page_size
+
+    @page_size.setter
+    def page_size(self, value: int) -> None:
+        self._page_size = check_bounded_int(value, "page_size", lo=1, hi=1000)
 
     # -- create ------------------------------------------------------------------------
     async def create(
