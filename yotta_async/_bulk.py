@@ -331,20 +331,12 @@ class PodBulk:
                 result.paused.append(pid)
             else:
                 result.errors[pid] = outcome
-        if wait and result.paused:
-            waited = await self.pods.wait_all(
-                result.paused, until=PodStatus.PAUSED, timeout=timeout, return_exceptions=True
-            )
-            for pid, waited_for in zip(result.paused, waited, strict=True):
-                if isinstance(waited_for, YottaError):
-                    result.errors[pid] = waited_for
-        if wait and result.deleted:
-            waited = await self.pods.wait_all(
-                result.deleted, until=PodStatus.TERMINATED, timeout=timeout, return_exceptions=True
-            )
-            for pid, waited_for in zip(result.deleted, waited, strict=True):
-                if isinstance(waited_for, YottaError):
-                    result.errors[pid] = waited_for
+        for ids, until in ((result.paused, PodStatus.PAUSED), (result.deleted, PodStatus.TERMINATED)):
+            if wait and ids:
+                waited = await self.pods.wait_all(ids, until=until, timeout=timeout, return_exceptions=True)
+                for pid, waited_for in zip(ids, waited, strict=True):
+                    if isinstance(waited_for, YottaError):
+                        result.errors[pid] = waited_for
         return result
 
 
