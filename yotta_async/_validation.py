@@ -28,6 +28,7 @@ __all__ = [
     "check_label",
     "check_name",
     "check_names",
+    "check_new_enum_name",
     "check_number",
     "check_secret",
     "check_strings",
@@ -48,6 +49,8 @@ INT64_MAX = 2**63 - 1
 
 # Tokens and labels travel as env values through a shell inside the pod: a quote-free set.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+# A value of an API enum this SDK does not know yet (the API may add one): an upper-case name.
+_ENUM_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 # Iterating any of these yields characters or small ints, never what the caller meant.
 _NOT_ITERABLES = (str, bytes, bytearray, memoryview)
 
@@ -231,3 +234,21 @@ def check_utf8(value: str, field: str) -> None:
     # password, say) in its ``object``, and stay reachable as the ValidationError's context.
     if not value.isascii() and any("\ud800" <= ch <= "\udfff" for ch in value):
         raise ValidationError(field, "contains a lone surrogate, which is not valid UTF-8")
+
+
+def check_new_enum_name(value: str, field: str, choices: Iterable[str]) -> str:
+    """``value`` upper-cased, for an API enum value this SDK does not know yet.
+
+    The API may add a storage or registry type before the SDK knows it; such a value is
+    sent upper-cased if it looks like an enum name (``[A-Z][A-Z0-9_]*``, up to 64), and
+    anything else is refused, naming the ``choices`` the SDK does know.
+
+    >>> check_new_enum_name("nfs", "storage_type", ["CEPH", "S3"])
+    'NFS'
+    """
+    text = value.strip().upper()
+    if not _ENUM_NAME.fullmatch(text):
+        raise ValidationError(
+            field, f"expected one of {', '.join(choices)} (or a similar NAME), got {value!r:.40}"
+        )
+    return text
