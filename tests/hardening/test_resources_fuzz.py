@@ -134,8 +134,11 @@ async def test_credential_create_is_refused_or_sent_in_the_documented_shape(
     except ValidationError as exc:
         assert exc.field in {"name", "type", "username", "password"}
         assert spy.count == before
-        if isinstance(kwargs["password"], str) and len(kwargs["password"]) >= 4:
-            assert kwargs["password"] not in str(exc)  # never echoed
+        password = kwargs["password"]
+        # Never echoed (unless another input, echoed on its own right, happens to hold it).
+        others = [str(v) for k, v in kwargs.items() if k != "password"]
+        if isinstance(password, str) and len(password) >= 4 and not any(password in o for o in others):
+            assert password not in str(exc)
         return
     sent = json.loads(recorder.bodies[-1])
     Draft202012Validator(loose).validate(sent)
