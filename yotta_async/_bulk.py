@@ -15,7 +15,6 @@ from ._ops import DEFAULT_CONCURRENCY, PodOps, check_concurrency, map_concurrent
 from ._token import annotate, group_of, new_token, stamp, token_of
 from ._validation import (
     PodId,
-    check_create_request,
     check_ids,
     check_items,
     check_label,
@@ -24,6 +23,7 @@ from ._validation import (
 )
 from .errors import InvalidStateError, PodNotFoundError, ValidationError, YottaError
 from .models import Pod, PodCreateRequest, PodStatus
+from .models.request import check_create_request
 from .models.status import LEAVING
 from .waiting import TERMINATED
 
@@ -332,20 +332,12 @@ class PodBulk:
                 result.paused.append(pid)
             else:
                 result.errors[pid] = outcome
-        if wait and result.paused:
-            waited = await self.pods.wait_all(
-                result.paused, until=PodStatus.PAUSED, timeout=timeout, return_exceptions=True
-            )
-            for pid, waited_for in zip(result.paused, waited, strict=True):
-                if isinstance(waited_for, YottaError):
-                    result.errors[pid] = waited_for
-        if wait and result.deleted:
-            waited = await self.pods.wait_all(
-                result.deleted, until=PodStatus.TERMINATED, timeout=timeout, return_exceptions=True
-            )
-            for pid, waited_for in zip(result.deleted, waited, strict=True):
-                if isinstance(waited_for, YottaError):
-                    result.errors[pid] = waited_for
+        for ids, until in ((result.paused, PodStatus.PAUSED), (result.deleted, PodStatus.TERMINATED)):
+            if wait and ids:
+                waited = await self.pods.wait_all(ids, until=until, timeout=timeout, return_exceptions=True)
+                for pid, waited_for in zip(ids, waited, strict=True):
+                    if isinstance(waited_for, YottaError):
+                        result.errors[pid] = waited_for
         return result
 
 

@@ -14,7 +14,7 @@ from ._backoff import Backoff
 from ._protocol import DEFAULT_CAPACITY_ERROR_CODES
 from ._runtime import Clock, IdleUntil, Sleep
 from ._session import Session
-from ._validation import check_number
+from ._validation import check_int, check_items, check_number
 from .errors import CLIENT_CLOSED, ConfigurationError, ValidationError
 from .resources.pods import DEFAULT_RECONCILE_SETTLE, Pods, PodsSettings
 from .waiting import WatchPolicy
@@ -221,14 +221,13 @@ def _check_api_key(key: object) -> str | None:
 
 
 def _check_codes(codes: object) -> frozenset[int]:
-    if isinstance(codes, (str, bytes)) or not isinstance(codes, Iterable):
-        raise ConfigurationError(
-            f"capacity_error_codes must be an iterable of integers, got {type(codes).__name__}"
-        )
-    items = list(codes)
-    for code in items:
-        if not isinstance(code, int) or isinstance(code, bool):
-            raise ConfigurationError(f"capacity_error_codes must hold integers, got {code!r}")
+    # The shared rules (an iterable but not str/bytes; ints, bool refused), as a ConfigurationError.
+    try:
+        items = check_items(codes, "capacity_error_codes")
+        for i, code in enumerate(items):
+            check_int(code, f"capacity_error_codes[{i}]")
+    except ValidationError as exc:
+        raise ConfigurationError(str(exc)) from None
     return frozenset(items)
 
 
@@ -243,8 +242,10 @@ def _check_number(
 
 
 def _check_int(name: str, value: object, *, lo: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < lo:
-        raise ConfigurationError(f"{name} must be an integer >= {lo}, got {value!r}")
+    try:
+        check_int(value, name, minimum=lo)
+    except ValidationError as exc:
+        raise ConfigurationError(f"{name} {exc.message}") from None
 
 
 def _check_base_url(url: object, allow_insecure_http: bool) -> None:

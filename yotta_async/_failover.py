@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Generic, Literal, Protocol, TypeVar
 
 import anyio
+import msgspec
 
 from ._validation import check_items
 from .errors import (
@@ -27,7 +28,7 @@ from .errors import (
     WaitTimeoutError,
     YottaError,
 )
-from .models import GpuType, Placement, Pod, PodStatus
+from .models import GpuType, Placement, Pod, PodCreateRequest, PodStatus
 
 __all__ = [
     "Failover",
@@ -36,6 +37,7 @@ __all__ = [
     "OnFailover",
     "check_placements",
     "failed_before_running",
+    "placed",
     "split_by_availability",
 ]
 
@@ -320,3 +322,10 @@ class Failover(Generic[W]):
                 elapsed=self._timeout,
             )
         return left
+
+
+def placed(request: PodCreateRequest, place: Placement) -> PodCreateRequest:
+    """``request`` aimed at ``place`` (its GPU type and only region), validated again."""
+    copy = msgspec.structs.replace(request, gpu_type=place.gpu_type, regions=[place.region])
+    copy.validate()
+    return copy

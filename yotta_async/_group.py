@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from types import TracebackType
@@ -15,20 +13,21 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import anyio
 import msgspec
 
+from ._cleanup import Cleanup, Entry, describe_failures, run_to_end
 from ._expiry import OnExpire
 from ._failover import (
     Failover,
     OnFailover,
     check_placements,
+    placed,
     split_by_availability,
 )
 from ._ops import PodOps, map_concurrently
 from ._protocol import is_ambiguous
 from ._spend import GroupSpend
-from ._token import annotate, matching, new_token, token_of
+from ._token import annotate, new_token, token_of
 from ._validation import (
     check_callable,
-    check_create_request,
     check_int,
     check_label,
     check_number,
@@ -36,21 +35,15 @@ from ._validation import (
 )
 from .errors import (
     APIError,
-    AuthenticationError,
     CleanupError,
-    ConfigurationError,
-    InvalidStateError,
-    PermissionDeniedError,
     PlacementAttempt,
     PodFailedError,
-    PodNotFoundError,
     ValidationError,
-    WaitTimeoutError,
     YottaError,
 )
 from .models import Placement, Pod, PodCreateFields, PodCreateRequest, PodStatus
-from .models.status import PAUSE_SETTLED
-from .waiting import RUNNING, Readiness, Target, resolve_until
+from .models.request import check_create_request
+from .waiting import Readiness, Target, launch_target, wait_until_of
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -65,15 +58,6 @@ LaunchWait = bool | PodStatus | str | Readiness
 """What ``launch`` waits for: ``True`` (RUNNING), ``False`` (nothing), RUNNING or ``READY``."""
 _POLICIES = ("delete", "pause", "keep")
 S = PodStatus
-
-
-@dataclass(eq=False)
-class _Entry:
-    """One create made through the group, registered before its request is sent."""
-
-    token: str
-    state: Literal["sending", "created", "failed", "unknown"] = "sending"
-    pod: Pod | None = None
 
 
 class PodGroup:
@@ -143,7 +127,7 @@ class PodGroup:
             allow_unknown_cost=allow_unknown_cost, ttl=ttl, on_expire=on_expire,
         )
         self._pods = pods
-        self._entries: list[_Entry] = []
+        self._entries: list[Entry] = []
         self._state: Literal["new", "open", "closing", "closed"] = "new"
         self._replaced: set[int] = set()
         self._landed: dict[int, Placement] = {}
@@ -208,7 +192,7 @@ class PodGroup:
         """Create one pod in the group (arguments as in ``client.pods.create``); exactly once."""
         self._check_open()
         req = check_create_request(request, fields)
-        entry = _Entry(new_token())
+        entry = Entry(new_token())
         req = self.spend.prepare(req, entry.token)  # the expiry stamp, if the group has a ttl
         self._entries.append(entry)  # registered before anything is sent
         try:
@@ -285,7 +269,7 @@ class PodGroup:
         self._check_open()
         req = check_create_request(request, fields)
         check_int(count, "count", minimum=1)
-        target = _launch_target(wait)
+        target = launch_target(wait)
         budget = None
         if target is not None:  # checked now, not by wait_all after the pods exist
             budget = check_timeout(timeout, target.default_timeout)
@@ -301,8 +285,9 @@ class PodGroup:
                 raise result
         pods = [r for r in results if isinstance(r, Pod)]
         if target is not None:
+            until = wait_until_of(target)
             try:
-                pods = await self._pods.wait_all([p.id for p in pods], until=_until(target), timeout=budget)
+                pods = await self._pods.wait_all([p.id for p in pods], until=until, timeout=budget)
             except PodFailedError as exc:
                 if exc.pod is not None:  # a FAILED pod bills nothing: it stops counting
                     self._refresh([exc.pod])
@@ -330,12 +315,13 @@ class PodGroup:
             return isinstance(exc, APIError) and exc.code in codes
 
         async def create(slot: int, place: Placement) -> Pod:
-            return await self.create(_placed(reqs[slot], place))
+            return await self.create(placed(reqs[slot], place))
 
         async def wait_for(pod_id: int, remaining: float) -> Pod:
             assert target is not None
+            until = wait_until_of(target)
             try:
-                return (await self._pods.wait_all([pod_id], until=_until(target), timeout=remaining))[0]
+                return (await self._pods.wait_all([pod_id], until=until, timeout=remaining))[0]
             except PodFailedError as exc:
                 explained = self.spend.explain(exc)
                 if explained is exc:
@@ -402,7 +388,8 @@ class PodGroup:
             self._state = "closed"
             self._pods.groups.discard(self)
         if failures:
-            error = CleanupError(_describe(failures, policy, self), failures=failures, original=exc)
+            message = describe_failures(failures, policy, self.label)
+            error = CleanupError(message, failures=failures, original=exc)
             carrier = interrupted if interrupted is not None else exc
             if carrier is None or (carrier is exc and isinstance(exc, Exception)):
                 raise error from exc
@@ -415,191 +402,16 @@ class PodGroup:
     async def _shielded(
         self, policy: OnExit
     ) -> tuple[dict[int | None, BaseException], BaseException | None]:
-        """Run cleanup to the end (or its deadline), whatever cancels this task meanwhile.
-
-        The anyio shield stops cancel scopes; a second native ``Task.cancel()`` gets through
-        an anyio shield, so cleanup runs in its own task and such cancels are held back.
-        """
+        """Run cleanup to the end (or its deadline), whatever cancels this task meanwhile."""
         if policy == "keep" or not self._entries:
             return {}, None
-        cleanup = _Cleanup(
+        return await run_to_end(Cleanup(
             self._pods, list(self._entries), policy, self.concurrency, self.cleanup_timeout,
             self._refresh,
-        )
-        job = asyncio.ensure_future(cleanup.run())
-        interrupted: BaseException | None = None
-        with anyio.CancelScope(shield=True):
-            while True:
-                try:
-                    return await asyncio.shield(job), interrupted
-                except asyncio.CancelledError as exc:
-                    if job.done():
-                        raise
-                    interrupted = exc
-        raise AssertionError("unreachable")  # pragma: no cover
-
-
-class _Cleanup:
-    """One cleanup pass: list, act on every pod carrying the group's tokens, poll until done."""
-
-    def __init__(
-        self,
-        pods: PodOps,
-        entries: list[_Entry],
-        policy: OnExit,
-        concurrency: int,
-        timeout: float,
-        refresh: Callable[[list[Pod]], None],
-    ) -> None:
-        self.pods = pods
-        self.policy = policy
-        self.entries = entries
-        self.concurrency = concurrency
-        self.timeout = timeout
-        self.refresh = refresh
-        self.tokens = frozenset(e.token for e in self.entries)
-        self.seen: dict[int, Pod] = {}  # every pod found with our tokens, latest snapshot
-        self.gone: set[int] = set()
-        self.errors: dict[int, YottaError] = {}
-        self.list_error: YottaError | None = None
-
-    async def run(self) -> dict[int | None, BaseException]:
-        runtime = self.pods.runtime
-        with anyio.move_on_after(self.timeout):
-            start = runtime.clock()
-            quiet = 0
-            while True:
-                pending = await self._round()
-                if pending is not None and not pending and not self._unsettled(start):
-                    self.refresh(list(self.seen.values()))
-                    return {}
-                if isinstance(self.list_error, _HOPELESS):
-                    break  # a revoked key or a closed client will not mend by waiting
-                await runtime.sleep(self.pods.watch_policy.interval(quiet, runtime.rng))
-                quiet += 1
-        self.refresh(list(self.seen.values()))
-        return self._failures()
-
-    def _verdict(self, status: PodStatus) -> Literal["done", "act", "wait"]:
-        if self.policy == "delete":
-            if status is S.TERMINATED:
-                return "done"
-            return "wait" if status is S.TERMINATING else "act"
-        if status in PAUSE_SETTLED:
-            return "done"
-        return "act" if status is S.RUNNING else "wait"
-
-    async def _round(self) -> list[Pod] | None:
-        """Look once and act; the pods not yet done, or None if the listing failed."""
-        try:
-            listed = await self.pods.list()
-        except YottaError as exc:
-            self.list_error = exc
-            return None
-        self.list_error = None
-        mine = {p.id: p for p in matching(listed, self.tokens)}
-        known = {e.pod.id: e.pod for e in self.entries if e.pod is not None} | self.seen
-        # A known pod missing from a listing may be gone, or the listing may lag: ask,
-        # unless it was already seen in its final state (then it has just aged out).
-        finished = {pid for pid, p in self.seen.items() if self._verdict(p.status) == "done"}
-        missing = sorted(known.keys() - set(mine) - self.gone - finished)
-        got = await map_concurrently(self.pods.get, missing, self.concurrency)
-        for pid, outcome in zip(missing, got, strict=True):
-            if isinstance(outcome, PodNotFoundError):
-                self.gone.add(pid)
-            elif isinstance(outcome, Pod):
-                mine[pid] = outcome
-            elif isinstance(outcome, YottaError):
-                # Unconfirmed: keep it in play (acted on, pending, reported) on its last snapshot.
-                self.errors[pid] = outcome
-                mine[pid] = known[pid]
-        self.seen.update(mine)
-        todo = [p for p in mine.values() if self._verdict(p.status) == "act"]
-        action = self.pods.delete if self.policy == "delete" else self.pods.pause
-        acted = await map_concurrently(action, [p.id for p in todo], self.concurrency)
-        for pod, result in zip(todo, acted, strict=True):
-            if isinstance(result, PodNotFoundError):
-                self.gone.add(pod.id)
-            elif result is None or isinstance(result, InvalidStateError):
-                self.errors.pop(pod.id, None)  # accepted, or its state moved on: look again
-            else:
-                self.errors[pod.id] = result
-        return [p for pid, p in mine.items() if pid not in self.gone and self._verdict(p.status) != "done"]
-
-    def _unsettled(self, start: float) -> bool:
-        """Whether a create may still produce a pod we have not seen yet."""
-        found = {token_of(p) for p in self.seen.values()}
-        for entry in self.entries:
-            if entry.state == "sending":
-                return True  # still in flight (sent from outside the block): wait for it
-            if (entry.state == "unknown" and entry.token not in found
-                    and self.pods.runtime.clock() - start < self.pods.reconcile_settle):
-                return True
-        return False
-
-    def _failures(self) -> dict[int | None, BaseException]:
-        out: dict[int | None, BaseException] = {}
-        timeout = self.timeout
-        for pid, pod in self.seen.items():
-            if pid in self.gone or self._verdict(pod.status) == "done":
-                continue
-            out[pid] = self.errors.get(pid) or WaitTimeoutError(
-                f"pod {pid} was still {pod.status} when cleanup_timeout ({timeout:g}s) ran out",
-                pod_id=pid, pod=pod, elapsed=timeout,
-            )
-        found = {token_of(p) for p in self.seen.values()}
-        unknown = [e.token for e in self.entries
-                   if e.state in ("sending", "unknown") and e.token not in found]
-        if unknown or self.list_error is not None:
-            reason = self.list_error or YottaError(
-                f"{len(unknown)} create(s) whose outcome is unknown never showed up "
-                f"(tokens {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''})"
-            )
-            out[None] = reason
-        return out
-
-
-# Errors no retry can cure: cleanup reports them at once instead of at cleanup_timeout.
-_HOPELESS = (AuthenticationError, PermissionDeniedError, ConfigurationError)
-
-
-def _launch_target(wait: object) -> Target | None:
-    """``launch``'s ``wait`` as a target: RUNNING, READY, or ``None`` for no wait."""
-    if wait is True:
-        return RUNNING
-    if wait is False or wait is None:
-        return None
-    try:
-        target = resolve_until(wait)
-    except ValidationError:
-        target = None
-    if target is None or not (isinstance(target, Readiness) or target is RUNNING):
-        raise ValidationError("wait", f"must be True, False, RUNNING or READY, got {wait!r}")
-    return target
-
-
-def _until(target: Target) -> PodStatus | Readiness:
-    return target if isinstance(target, Readiness) else target.status
-
-
-def _placed(request: PodCreateRequest, place: Placement) -> PodCreateRequest:
-    copy = msgspec.structs.replace(request, gpu_type=place.gpu_type, regions=[place.region])
-    copy.validate()
-    return copy
+        ))
 
 
 def _renamed(request: PodCreateRequest, name: str) -> PodCreateRequest:
     copy = msgspec.structs.replace(request, name=name)
     copy.validate()
     return copy
-
-
-def _describe(failures: dict[int | None, BaseException], policy: OnExit, group: PodGroup) -> str:
-    verb = "delete" if policy == "delete" else "pause"
-    ids = [str(k) for k in failures if k is not None][:10]
-    parts = [f"group {group.label!r} could not {verb} every pod it created"]
-    if ids:
-        parts.append(f"pods {', '.join(ids)}{' ...' if len(failures) > 10 else ''}")
-    if None in failures:
-        parts.append(f"unresolved creates: {failures[None]}")
-    return "; ".join(parts) + " (client.pods.sweep(group=...) can finish the job)"

@@ -1,4 +1,9 @@
-"""One rule set for caller input: ids, id iterables, numbers, names and timeouts."""
+"""One rule set for caller input: ids, id iterables, numbers, names and timeouts.
+
+It sits below the models (it imports nothing of the package but ``errors``), so the models'
+own validation uses these same rules; the two checks that need a model live next to it
+(``models.status.check_statuses``, ``models.request.check_create_request``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,6 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from .errors import ValidationError
-from .models import PodCreateRequest, PodStatus
 
 __all__ = [
     "INT64_MAX",
@@ -16,7 +20,6 @@ __all__ = [
     "ResourceId",
     "check_bounded_int",
     "check_callable",
-    "check_create_request",
     "check_id",
     "check_ids",
     "check_instance",
@@ -25,12 +28,13 @@ __all__ = [
     "check_label",
     "check_name",
     "check_names",
+    "check_new_enum_name",
     "check_number",
     "check_secret",
-    "check_statuses",
     "check_strings",
     "check_timeout",
     "check_token",
+    "check_utf8",
 ]
 
 T = TypeVar("T")
@@ -45,6 +49,8 @@ INT64_MAX = 2**63 - 1
 
 # Tokens and labels travel as env values through a shell inside the pod: a quote-free set.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+# A value of an API enum this SDK does not know yet (the API may add one): an upper-case name.
+_ENUM_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 # Iterating any of these yields characters or small ints, never what the caller meant.
 _NOT_ITERABLES = (str, bytes, bytearray, memoryview)
 
@@ -161,24 +167,6 @@ def check_strings(values: object, field: str) -> list[str]:
     return out
 
 
-def check_statuses(values: object, field: str = "statuses") -> list[PodStatus]:
-    """Known pod statuses (members, names, aliases or legacy ints); a lone one is a list of one."""
-    if values is None:
-        return []
-    if isinstance(values, (str, int)):
-        values = [values]
-    out = []
-    for i, value in enumerate(check_items(values, field)):
-        try:
-            status = PodStatus(value)
-        except ValueError:
-            raise ValidationError(f"{field}[{i}]", f"not a pod status: {value!r}") from None
-        if not status.is_known:
-            raise ValidationError(f"{field}[{i}]", f"not a pod status: {value!r}")
-        out.append(status)
-    return out
-
-
 def check_instance(value: object, kind: type[T], field: str) -> T:
     """``value`` if it is a ``kind``; ``ValidationError`` naming what it was otherwise."""
     if not isinstance(value, kind):
@@ -193,20 +181,6 @@ def check_callable(value: object, field: str) -> Callable[..., Any]:
     return value
 
 
-def check_create_request(request: object, fields: dict[str, Any]) -> PodCreateRequest:
-    """A validated ``PodCreateRequest`` from a request object *or* keyword fields (not both)."""
-    if request is not None and fields:
-        raise ValidationError("request", "pass a PodCreateRequest or keyword fields, not both")
-    if request is None:
-        return PodCreateRequest.build(**fields)
-    if not isinstance(request, PodCreateRequest):
-        raise ValidationError(
-            "request", f"expected a PodCreateRequest, got {type(request).__name__}"
-        )
-    request.validate()  # it may have been mutated since construction
-    return request
-
-
 def check_name(value: object, field: str, *, max_len: int | None = None) -> str:
     """``value`` as a non-empty string of valid UTF-8 (at most ``max_len`` characters).
 
@@ -218,7 +192,7 @@ def check_name(value: object, field: str, *, max_len: int | None = None) -> str:
         raise ValidationError(field, "must not be empty")
     if max_len is not None and len(value) > max_len:
         raise ValidationError(field, f"must be at most {max_len} characters, got {len(value)}")
-    _check_utf8(value, field)
+    check_utf8(value, field)
     return value
 
 
@@ -250,12 +224,31 @@ def check_secret(value: object, field: str) -> str:
         raise ValidationError(field, f"expected a string, got {type(value).__name__}")
     if not value:
         raise ValidationError(field, "must not be empty")
-    _check_utf8(value, field)
+    check_utf8(value, field)
     return value
 
 
-def _check_utf8(value: str, field: str) -> None:
+def check_utf8(value: str, field: str) -> None:
+    """Refuse a lone surrogate in ``value``: the JSON encoder would raise later, mid-request."""
     # Scanned rather than encoded: a UnicodeEncodeError would carry the whole value (a
     # password, say) in its ``object``, and stay reachable as the ValidationError's context.
     if not value.isascii() and any("\ud800" <= ch <= "\udfff" for ch in value):
         raise ValidationError(field, "contains a lone surrogate, which is not valid UTF-8")
+
+
+def check_new_enum_name(value: str, field: str, choices: Iterable[str]) -> str:
+    """``value`` upper-cased, for an API enum value this SDK does not know yet.
+
+    The API may add a storage or registry type before the SDK knows it; such a value is
+    sent upper-cased if it looks like an enum name (``[A-Z][A-Z0-9_]*``, up to 64), and
+    anything else is refused, naming the ``choices`` the SDK does know.
+
+    >>> check_new_enum_name("nfs", "storage_type", ["CEPH", "S3"])
+    'NFS'
+    """
+    text = value.strip().upper()
+    if not _ENUM_NAME.fullmatch(text):
+        raise ValidationError(
+            field, f"expected one of {', '.join(choices)} (or a similar NAME), got {value!r:.40}"
+        )
+    return text

@@ -49,6 +49,11 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
         (["launch", "--count", "0"], "positive integer"),
         (["launch"], "--count"),
         (["--simulate", "--time-scale", "-1", "pods", "list"], "positive number"),
+        # The SDK's number rule: infinity and NaN are no time scale.
+        (["--simulate", "--time-scale", "inf", "pods", "list"], "positive number"),
+        (["--simulate", "--time-scale", "nan", "pods", "list"], "positive number"),
+        (["pods", "get", "\u00b2"], "invalid pod id"),
+        (["launch", "--count", "\u00b2"], "positive integer"),
         (["pods", "create", "--env", "NOEQUALS"], "KEY=VALUE"),
         (["pods", "create", "--env", "=v"], "KEY=VALUE"),
         (["pods", "create", "--expose", "http"], "PORT"),

@@ -53,7 +53,7 @@ def test_done_when_steps_from_the_cli(scarce: SimProcess, home: Path) -> None:
     gpus = _cli(scarce, home, "-o", "json", "gpus", "--gpu-type", H100, "--available")
     assert gpus.code == 0, gpus.err
     regions = [r["region"] for t in gpus.json() for r in t["regions"]]
-    assert regions and "us-east-1" not in regions
+    assert regions == ["us-east-3"]
     region = regions[0]
     table = _cli(scarce, home, "gpus", "--gpu-type", H100)
     assert re.search(r"us-east-1\s+US East 1\s+no", table.out), table.out
@@ -154,9 +154,10 @@ def test_volume_commands(scarce: SimProcess, home: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["pods", "create", "--mount", "abc:/d"], "invalid id"),
+        (["pods", "create", "--mount", "abc:/d"], "invalid volume id"),
         (["pods", "create", "--mount", "5"], "VOLUME_ID:/PATH"),
-        (["pods", "create", "--credential", "x"], "invalid id"),
+        (["pods", "create", "--credential", "x"], "invalid credential id"),
+        (["pods", "create", "--credential", "\u00b2"], "invalid credential id"),
         (["volumes", "get", "0"], "invalid volume id"),
         (["volumes", "resize", "1", "10241"], "1 to 10240"),
         (["credentials", "create", "--name", "n", "--type", "QUAY", "--username", "u"], "invalid choice"),

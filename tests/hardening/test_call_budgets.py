@@ -244,5 +244,8 @@ async def test_a_shared_wait_ends_within_its_formula(retries: int) -> None:
         exc, elapsed = await timed(client.pods.wait_all([BIG_ID], timeout=W), time.monotonic)
     assert isinstance(exc, WaitTimeoutError), repr(exc)
     # Ticks at 0 (times out at T) and at the floor, 0.25; the deadline passes during the second.
-    assert server.count("GET", "/v2/pods") == 2 and len(server.requests) == 2
+    # On a loaded machine the second tick can start after the deadline (0.3), 50 ms later than
+    # planned, and is then never sent: the promise is the elapsed bound, not that window.
+    assert 1 <= server.count("GET", "/v2/pods") <= 2
+    assert len(server.requests) == server.count("GET", "/v2/pods")
     assert W <= elapsed <= wait_budget(W, T) + slack(2)

@@ -32,6 +32,12 @@ def schema(name: str) -> Draft202012Validator:
     return Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": SPEC["components"]})
 
 
+# A storage type this SDK does not know is sent upper-cased, by the same rule as a credential
+# type (the API may add one): the fuzz checks that rule instead of the closed enum.
+_loose = dict(SPEC["components"]["schemas"]["VolumeCreate"], components=SPEC["components"])
+_new_name = {"type": "string", "pattern": "^[A-Z][A-Z0-9_]*$"}
+_loose["properties"] = {**_loose["properties"], "storageType": _new_name}
+LOOSE_VOLUME_CREATE = Draft202012Validator(_loose)
 CREDENTIAL_CREATE = schema("RegistryAuthCreate")
 
 any_value = st.one_of(
@@ -101,12 +107,7 @@ async def test_volume_create_is_refused_or_sent_in_the_documented_shape(
 ) -> None:
     client, recorder, spy = rig
     fields = {"name", "storage_type", "region", "size_in_gb", "vendor_volume_type"}
-    # A storage type this SDK does not know (a plain word, e.g. "0" or "NFS") is sent as given,
-    # as volumes.create documents (the API may add one): loosen the enum, as for credentials.
-    loose = dict(SPEC["components"]["schemas"]["VolumeCreate"], components=SPEC["components"])
-    loose["properties"] = {**loose["properties"], "storageType": {"type": "string", "pattern": r"^\w+$"}}
-    check = Draft202012Validator(loose)
-    await _refused_or_valid(client.volumes.create(**kwargs), spy, recorder, fields, check)
+    await _refused_or_valid(client.volumes.create(**kwargs), spy, recorder, fields, LOOSE_VOLUME_CREATE)
 
 
 credential_kwargs = st.fixed_dictionaries(
@@ -134,8 +135,11 @@ async def test_credential_create_is_refused_or_sent_in_the_documented_shape(
     except ValidationError as exc:
         assert exc.field in {"name", "type", "username", "password"}
         assert spy.count == before
-        if isinstance(kwargs["password"], str) and len(kwargs["password"]) >= 4:
-            assert kwargs["password"] not in str(exc)  # never echoed
+        password = kwargs["password"]
+        # Never echoed (unless another input, echoed on its own right, happens to hold it).
+        others = [str(v) for k, v in kwargs.items() if k != "password"]
+        if isinstance(password, str) and len(password) >= 4 and not any(password in o for o in others):
+            assert password not in str(exc)
         return
     sent = json.loads(recorder.bodies[-1])
     Draft202012Validator(loose).validate(sent)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from yotta_async import InvalidStateError, PodNotFoundError, PodStatus, ResourceInUseError, ValidationError
+from yotta_async import (
+    InvalidStateError,
+    PodNotFoundError,
+    PodStatus,
+    ResourceInUseError,
+    ValidationError,
+    YottaClient,
+)
 from yotta_async.models.volume import StorageType, VolumeMount, VolumeStatus
 from yotta_async.testing import (
     FaultPlan,
@@ -220,3 +227,27 @@ async def test_fault_plan_and_counters_cover_the_new_routes(sim: Simulator) -> N
     assert sim.faults.injected == {"lost_500": 1, "502": 2}
     assert sim.request_counts["POST /v2/volumes"] == 1
     assert sim.request_counts["GET /v2/container-registry-auths"] == 3
+
+
+@pytest.mark.parametrize("bad", [0, 1001, "10", True, 2.0])
+def test_page_size_is_checked_when_set(bad: object) -> None:
+    # Like watch_policy and reconcile_settle: a bad setting fails at once, not at the next list.
+    client = YottaClient("k")
+    with pytest.raises(ValidationError, match="page_size"):
+        client.volumes.page_size = bad  # type: ignore[assignment]
+    assert client.volumes.page_size == 100
+
+
+@pytest.mark.parametrize("bad", ["0", "9X", "NFS!", "a b"])
+async def test_an_unknown_storage_type_follows_the_new_enum_name_rule(bad: str) -> None:
+    # The rule a credential type follows: an upper-case NAME is sent, anything else refused
+    # before any request (the fuzz drew "0", which was sent as storageType "0").
+    async with YottaClient("k", "http://127.0.0.1:9") as client:
+        with pytest.raises(ValidationError, match="storage_type"):
+            await client.volumes.create(name="v", storage_type=bad, region="us-east-1", size_in_gb=10)
+
+
+def test_new_enum_names_are_upper_cased() -> None:
+    from yotta_async._validation import check_new_enum_name
+
+    assert check_new_enum_name(" nfs_2 ", "storage_type", ["CEPH"]) == "NFS_2"

@@ -474,3 +474,20 @@ def test_pod_fields_follow_the_api_order_and_nested_collections_stay_lists() -> 
     assert type(pod.environment_vars) is list and type(pod.expose) is list
     assert type(pod.persistent_volumes) is list
     assert pod.persistent_volumes[0].mount_path == "/d"
+
+
+def test_request_ids_follow_the_one_id_rule() -> None:
+    # models.request checks ids with _validation.check_id: same acceptance, same message.
+    from yotta_async import PodCreateRequest, ValidationError, VolumeMount
+    from yotta_async._validation import check_id
+
+    base = dict(name="n", image="i", gpu_type="NVIDIA_H100_80G", gpu_count=1)
+    for good in (" 12 ", 12, "9223372036854775807"):
+        req = PodCreateRequest(**base, container_registry_auth_id=good)  # type: ignore[arg-type]
+        assert req.container_registry_auth_id == check_id(good)
+    for bad in ("²", "1.0", 0, True, 2**63, "\uff11\uff12"):
+        with pytest.raises(ValidationError) as got:
+            PodCreateRequest(**base, volumes=[VolumeMount(bad, "/mnt")])  # type: ignore[arg-type]
+        with pytest.raises(ValidationError) as expected:
+            check_id(bad, "volumes[0].volume")
+        assert str(got.value) == str(expected.value)

@@ -596,3 +596,15 @@ async def test_nothing_is_logged_above_debug(
     async with client(fake) as c:
         await c.pods.get(42)
     assert [r for r in caplog.records if r.name.startswith("yotta_async")] == []
+
+
+async def test_a_refused_pod_action_keeps_its_subclass(mock_api: aioresponses, fake: FakeTime) -> None:
+    # The 12001 message enrichment ("cannot delete pod 42 ...") rewrites only a plain
+    # InvalidStateError: a subclass already says what and why, and must stay catchable as such.
+    payload = {"code": 25002, "message": "in use", "data": {"podList": [7]}}
+    mock_api.delete(f"{BASE}/v2/pods/42", status=200, payload=payload)
+    async with client(fake) as c:
+        with pytest.raises(ResourceInUseError) as info:
+            await c.pods.delete(42)
+    assert info.value.pod_ids == [7]
+    assert "cannot delete pod" not in str(info.value)

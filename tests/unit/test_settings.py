@@ -142,3 +142,9 @@ async def test_id_iterables_refuse_str_and_bytes_everywhere(mock_api: Any, ids: 
         with pytest.raises(ValidationError):
             pods.watch(ids)  # type: ignore[arg-type]
     assert mock_api.requests == {}
+
+
+@pytest.mark.parametrize("codes", ["24000", b"ab", [True], [1.5], 24000])
+def test_capacity_error_codes_follow_the_shared_iterable_rule(codes: object) -> None:
+    with pytest.raises(ConfigurationError, match="capacity_error_codes"):
+        YottaClient("k", capacity_error_codes=codes)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ import pytest
 mypy_api = pytest.importorskip("mypy.api")
 
 USER_CODE = '''
-from yotta_async import PodCreateRequest, PodStatus, YottaClient
+from yotta_async import PodCreateRequest, PodStatus, RegistryCredential, Volume, VolumeMount, YottaClient
 
 
 async def good(client: YottaClient, group_label: str) -> None:
@@ -38,6 +38,18 @@ async def bad(client: YottaClient) -> None:
     await client.pods.list(statuses=["RUNING"])  # E: typo
     async with client.pods.group() as group:
         await group.create(name="n", image="i", gpu_type="G", gpu_cont=1)  # E: typo
+
+
+async def good_launch_fields(client: YottaClient, cred: RegistryCredential, vol: Volume) -> None:
+    await client.pods.create(name="n", image="i", gpu_type="G", gpu_count=1, container_registry_auth_id=cred,
+                             volumes=[VolumeMount(vol, "/mnt/data"), VolumeMount(5, "/mnt/b")])
+    await client.pods.create(name="n", image="i", gpu_type="G", gpu_count=1, container_registry_auth_id="12")
+
+
+async def bad_launch_fields(c: YottaClient) -> None:
+    await c.pods.create(name="n", image="i", gpu_type="G", gpu_count=1, volumes=[5])  # E: not a mount
+    await c.pods.create(name="n", image="i", gpu_type="G", gpu_count=1, volume=[])  # E: typo
+    await c.pods.create(name="n", image="i", gpu_type="G", gpu_count=1, container_registry_auth_id=[])  # E:
 '''
 
 

@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from ._config import UsageError
 from ._resources_out import print_credentials
+from ._types import resource_id
+
+credential_id = resource_id("credential")
 
 if TYPE_CHECKING:
     from ._context import Context, Handler
@@ -35,13 +38,6 @@ class _NoPasswordOnArgv(argparse.Action):
                      "history); use --password-stdin, or omit it to be prompted")
 
 
-def _credential_id(text: str) -> int:
-    value = text.strip()
-    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= 2**63 - 1:
-        raise argparse.ArgumentTypeError(f"invalid credential id {text[:40]!r}: expected a positive integer")
-    return int(value)
-
-
 def add_commands(top: argparse._SubParsersAction[argparse.ArgumentParser], sub: Sub) -> None:
     """Add ``credentials list|get|create|update|delete``."""
     group = top.add_parser("credentials", help="registry credentials for private images")
@@ -49,7 +45,7 @@ def add_commands(top: argparse._SubParsersAction[argparse.ArgumentParser], sub: 
     p = sub(verbs, "list", "list registry credentials")
     p.set_defaults(command="credentials list")
     p = sub(verbs, "get", "show one credential")
-    p.add_argument("id", type=_credential_id, metavar="ID")
+    p.add_argument("id", type=credential_id, metavar="ID")
     p.set_defaults(command="credentials get")
     p = sub(verbs, "create", "store a registry login (the password from stdin or a hidden prompt)")
     p.add_argument("--name", required=True, metavar="N")
@@ -58,13 +54,13 @@ def add_commands(top: argparse._SubParsersAction[argparse.ArgumentParser], sub: 
     _password_flags(p, prompt_flag=False)
     p.set_defaults(command="credentials create")
     p = sub(verbs, "update", "change a credential's name, username or password")
-    p.add_argument("id", type=_credential_id, metavar="ID")
+    p.add_argument("id", type=credential_id, metavar="ID")
     p.add_argument("--name", default=None, metavar="N")
     p.add_argument("--username", default=None, metavar="U")
     _password_flags(p, prompt_flag=True)
     p.set_defaults(command="credentials update")
     p = sub(verbs, "delete", "delete a credential (refused while a pod uses it)")
-    p.add_argument("id", type=_credential_id, metavar="ID")
+    p.add_argument("id", type=credential_id, metavar="ID")
     p.set_defaults(command="credentials delete")
 
 

@@ -10,12 +10,12 @@ from typing import NoReturn
 
 from .._version import __version__
 from ._spec import add_create_arguments
+from ._types import positive_float, positive_int, resource_id
 
 __all__ = ["DEFAULT_SIM_TIME_SCALE", "build_parser", "duration", "pod_id", "secret_arguments"]
 
 # Under --simulate a pod starts in ~2-3 s: slow enough to watch, fast enough to wait for.
 DEFAULT_SIM_TIME_SCALE = 0.05
-_INT64_MAX = 2**63 - 1
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
 _UNIT = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -26,13 +26,8 @@ exit status: 0 ok, 1 API or pod failure, 2 usage error, 130 interrupted (after c
 """
 
 
-def pod_id(text: str) -> int:
-    """A pod id as argparse type: a positive int64 (given as digits)."""
-    value = text.strip()
-    if not value.isdigit() or not 0 < int(value) <= _INT64_MAX:
-        raise argparse.ArgumentTypeError(f"invalid pod id {text!r}: expected a positive integer")
-    return int(value)
-
+pod_id = resource_id("pod")
+"""A pod id as argparse type: a positive int64 (given as digits)."""
 
 def duration(text: str) -> float:
     """Seconds from ``90``, ``90s``, ``30m``, ``2h`` or ``1d`` (argparse type)."""
@@ -40,22 +35,6 @@ def duration(text: str) -> float:
     if match is None:
         raise argparse.ArgumentTypeError(f"invalid duration {text!r}: use e.g. 90, 90s, 30m, 2h or 1d")
     return float(match.group(1)) * _UNIT[match.group(2).lower()]
-
-
-def _positive_int(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return int(text)
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
 def _positive_duration(text: str) -> float:
@@ -122,7 +101,7 @@ def _add_globals(parser: argparse.ArgumentParser, *, top: bool) -> None:
         help="run against an embedded in-process simulator: no account, nothing billed",
     )
     g.add_argument(
-        "--time-scale", type=_positive_float, default=d(None), metavar="X",
+        "--time-scale", type=positive_float, default=d(None), metavar="X",
         help=f"with --simulate: multiply pod lifecycle durations by X (default {DEFAULT_SIM_TIME_SCALE})",
     )
     g.add_argument(
@@ -248,9 +227,9 @@ def build_parser(hidden: Sequence[str] = ()) -> argparse.ArgumentParser:
     p.set_defaults(command="pods create")
 
     p = _sub(top, "launch", "create N pods as a group, with live progress and guaranteed cleanup")
-    p.add_argument("--count", type=_positive_int, required=True, metavar="N", help="how many pods")
+    p.add_argument("--count", type=positive_int, required=True, metavar="N", help="how many pods")
     p.add_argument(
-        "--concurrency", type=_positive_int, default=None, metavar="C", help="creates in flight at once"
+        "--concurrency", type=positive_int, default=None, metavar="C", help="creates in flight at once"
     )
     _wait_option(p, "wait for every pod")
     p.add_argument("--timeout", type=duration, default=None, metavar="S", help="with --wait: give up after S")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ._config import UsageError
+from ._types import resource_id
 
 __all__ = ["SIMULATE_DEFAULTS", "add_create_arguments", "build_request", "placements_of"]
 
@@ -94,7 +95,7 @@ def add_create_arguments(parser: argparse.ArgumentParser, *, placements: bool = 
         type=_expose, help="port to expose, e.g. 8888/http (repeatable)",
     )
     group.add_argument(
-        "--credential", dest="credential", type=_positive_id, metavar="ID",
+        "--credential", dest="credential", type=resource_id("credential"), metavar="ID",
         help="registry credential for a private image (see 'credentials create')",
     )
     group.add_argument(
@@ -136,19 +137,12 @@ def _expose(text: str) -> dict[str, Any]:
     return out
 
 
-def _positive_id(text: str) -> int:
-    value = text.strip()
-    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= 2**63 - 1:
-        raise argparse.ArgumentTypeError(f"invalid id {text[:40]!r}: expected a positive integer")
-    return int(value)
-
-
 def _mount(text: str) -> dict[str, Any]:
     """``VOLUME_ID:/PATH`` as the wire entry ``VolumeMount`` sends (the id under both names)."""
     vid, sep, path = text.partition(":")
     if not sep or not path:
         raise argparse.ArgumentTypeError(f"expected VOLUME_ID:/PATH, got {text[:60]!r}")
-    volume = _positive_id(vid)
+    volume = resource_id("volume")(vid)
     return {"volumeId": volume, "id": volume, "mountPath": path}
 
 

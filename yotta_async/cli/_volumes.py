@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ._resources_out import print_volumes
+from ._types import resource_id
 
 if TYPE_CHECKING:
     from ._context import Context, Handler
@@ -17,12 +18,8 @@ Sub = Callable[..., argparse.ArgumentParser]
 STORAGE_TYPES = ("CEPH", "S3", "R2", "VENDOR")
 
 
-def volume_id(text: str) -> int:
-    """A volume id as argparse type: a positive int64."""
-    value = text.strip()
-    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= 2**63 - 1:
-        raise argparse.ArgumentTypeError(f"invalid volume id {text[:40]!r}: expected a positive integer")
-    return int(value)
+volume_id = resource_id("volume")
+"""A volume id as argparse type: a positive int64."""
 
 
 def _size(text: str) -> int:

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from .._validation import INT64_MAX, check_bounded_int, check_id, check_items, check_utf8
 from ..errors import ValidationError
 from ._base import Model
 from .credential import RegistryCredential
 from .pod import EnvVar, ExposePort, PersistentVolume
 from .volume import Volume, VolumeMount
 
-__all__ = ["PodCreateRequest"]
+__all__ = ["PodCreateRequest", "check_create_request"]
 
 _INT32_MAX = 2**31 - 1
-_INT64_MAX = 2**63 - 1
 
 
 class PodCreateRequest(Model, kw_only=True):
@@ -75,7 +75,7 @@ class PodCreateRequest(Model, kw_only=True):
         _text(self.name, "name", lo=1, hi=255)
         _text(self.image, "image", lo=1, hi=255)
         _text(self.gpu_type, "gpu_type", lo=1)
-        count = _int(self.gpu_count, "gpu_count", lo=1, hi=_INT32_MAX)
+        count = check_bounded_int(self.gpu_count, "gpu_count", lo=1, hi=_INT32_MAX)
         if count & (count - 1):
             raise ValidationError("gpu_count", f"must be a power of two (1, 2, 4, 8, ...), got {count}")
         if self.regions is not None:
@@ -98,7 +98,7 @@ class PodCreateRequest(Model, kw_only=True):
             _text(var.key, f"environment_vars[{i}].key", lo=1)
             _text(var.value, f"environment_vars[{i}].value", lo=1)
         for i, port in enumerate(_list(self.expose, "expose", ExposePort)):
-            _int(port.port, f"expose[{i}].port", lo=0, hi=65535)
+            check_bounded_int(port.port, f"expose[{i}].port", lo=0, hi=65535)
             if port.protocol is not None:
                 _text(port.protocol, f"expose[{i}].protocol", lo=1)
         for i, vol in enumerate(_list(self.persistent_volumes, "persistent_volumes", PersistentVolume)):
@@ -107,8 +107,8 @@ class PodCreateRequest(Model, kw_only=True):
             if vol.volume_type is not None or (vol.volume_id is None and vol.id is None):
                 # With no volume id, the generated schema's required volumeType must say what to mount.
                 _text(vol.volume_type, f"{where}.volume_type", lo=1)
-            _opt_int(vol.id, f"{where}.id", hi=_INT64_MAX)
-            _opt_int(vol.volume_id, f"{where}.volume_id", hi=_INT64_MAX)
+            _opt_int(vol.id, f"{where}.id", hi=INT64_MAX)
+            _opt_int(vol.volume_id, f"{where}.volume_id", hi=INT64_MAX)
             if vol.id is not None and vol.volume_id is not None and vol.id != vol.volume_id:
                 raise ValidationError(f"{where}.volume_id", f"differs from id ({vol.volume_id} != {vol.id})")
             if vol.need_backup is not None and not isinstance(vol.need_backup, bool):
@@ -153,7 +153,7 @@ class PodCreateRequest(Model, kw_only=True):
         if isinstance(env, Mapping):
             fields["environment_vars"] = [EnvVar(key=k, value=v) for k, v in env.items()]
         if fields.get("expose") is not None:
-            fields["expose"] = [_port(p, i) for i, p in enumerate(_iter(fields["expose"], "expose"))]
+            fields["expose"] = [_port(p, i) for i, p in enumerate(check_items(fields["expose"], "expose"))]
         unknown = set(fields) - set(cls.__struct_fields__)
         if unknown:
             raise ValidationError(sorted(unknown)[0], "is not a field of PodCreateRequest")
@@ -181,24 +181,12 @@ def _credential_id(value: object) -> int | None:
         return None
     if isinstance(value, RegistryCredential):
         value = value.id
-    return _exact_id(value, "container_registry_auth_id")
-
-
-def _exact_id(value: object, field: str) -> int:
-    # The models sit below the validation module, so ids are checked here by the same rule:
-    # a positive int64, as an int or a string of ASCII digits (parsed exactly).
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        value = int(value.strip())
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValidationError(field, f"expected an integer id, got {type(value).__name__}")
-    if not 0 < value <= _INT64_MAX:
-        raise ValidationError(field, f"must be a positive int64, got {value}")
-    return value
+    return check_id(value, "container_registry_auth_id")
 
 
 def _mount(mount: VolumeMount, where: str) -> PersistentVolume:
     volume = mount.volume.id if isinstance(mount.volume, Volume) else mount.volume
-    vid = _exact_id(volume, f"{where}.volume")
+    vid = check_id(volume, f"{where}.volume")
     _text(mount.mount_path, f"{where}.mount_path", lo=1)
     if mount.need_backup is not None and not isinstance(mount.need_backup, bool):
         raise ValidationError(f"{where}.need_backup", "expected true or false")
@@ -235,12 +223,6 @@ def _port(value: object, i: int) -> ExposePort:
     raise ValidationError(f"expose[{i}]", f"expected a port number or 'PORT/proto', got {value!r}")
 
 
-def _iter(value: object, field: str) -> Iterable[object]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ValidationError(field, f"expected a list, got {type(value).__name__}")
-    return value
-
-
 def _text(value: object, field: str, *, lo: int, hi: int | None = None) -> str:
     if not isinstance(value, str):
         raise ValidationError(field, f"expected a string, got {type(value).__name__}")
@@ -248,11 +230,7 @@ def _text(value: object, field: str, *, lo: int, hi: int | None = None) -> str:
         raise ValidationError(field, "must not be empty")
     if hi is not None and len(value) > hi:
         raise ValidationError(field, f"must be at most {hi} characters, got {len(value)}")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate would make the JSON encoder raise later
-            raise ValidationError(field, "contains a lone surrogate, which is not valid UTF-8") from None
+    check_utf8(value, field)
     return value
 
 
@@ -265,17 +243,9 @@ def _opt_number(value: object, field: str) -> None:
         raise ValidationError(field, f"must be a finite number, got {value!r}")
 
 
-def _int(value: object, field: str, *, lo: int = 0, hi: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValidationError(field, f"expected an integer, got {type(value).__name__}")
-    if not lo <= value <= hi:
-        raise ValidationError(field, f"must be between {lo} and {hi}, got {value}")
-    return value
-
-
 def _opt_int(value: object, field: str, *, hi: int) -> None:
     if value is not None:
-        _int(value, field, hi=hi)
+        check_bounded_int(value, field, lo=0, hi=hi)
 
 
 def _choice(value: object, field: str, choices: tuple[str, ...]) -> None:
@@ -295,3 +265,17 @@ def _list(value: object, field: str, item: type | None = None) -> list[Any]:
                     f"{field}[{i}]", f"expected {item.__name__}, got {type(element).__name__}"
                 )
     return value
+
+
+def check_create_request(request: object, fields: dict[str, Any]) -> PodCreateRequest:
+    """A validated ``PodCreateRequest`` from a request object *or* keyword fields (not both)."""
+    if request is not None and fields:
+        raise ValidationError("request", "pass a PodCreateRequest or keyword fields, not both")
+    if request is None:
+        return PodCreateRequest.build(**fields)
+    if not isinstance(request, PodCreateRequest):
+        raise ValidationError(
+            "request", f"expected a PodCreateRequest, got {type(request).__name__}"
+        )
+    request.validate()  # it may have been mutated since construction
+    return request

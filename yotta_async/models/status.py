@@ -5,6 +5,9 @@ from __future__ import annotations
 import enum
 from typing import Any, Literal
 
+from .._validation import check_items
+from ..errors import ValidationError
+
 __all__ = [
     "ENDING",
     "LEAVING",
@@ -15,6 +18,7 @@ __all__ = [
     "StatusLike",
     "StatusName",
     "WaitUntil",
+    "check_statuses",
     "decode_status",
 ]
 
@@ -148,3 +152,21 @@ StatusName = Literal[
 LegacyStatusCode = Literal[0, 1, 2, 3, 4, 5, 6]
 StatusLike = PodStatus | StatusName | LegacyStatusCode
 WaitUntil = PodStatus | Literal["RUNNING", "PAUSED", "TERMINATED", "running", "paused", "terminated"]
+
+
+def check_statuses(values: object, field: str = "statuses") -> list[PodStatus]:
+    """Known pod statuses (members, names, aliases or legacy ints); a lone one is a list of one."""
+    if values is None:
+        return []
+    if isinstance(values, (str, int)):
+        values = [values]
+    out = []
+    for i, value in enumerate(check_items(values, field)):
+        try:
+            status = PodStatus(value)
+        except ValueError:
+            raise ValidationError(f"{field}[{i}]", f"not a pod status: {value!r}") from None
+        if not status.is_known:
+            raise ValidationError(f"{field}[{i}]", f"not a pod status: {value!r}")
+        out.append(status)
+    return out

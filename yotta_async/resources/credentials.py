@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import re
 from typing import Any
 
 import msgspec
@@ -11,7 +10,7 @@ import msgspec
 from .._protocol import ReplyDecoder
 from .._runtime import Runtime
 from .._session import IGNORE_DATA, RETRY_UNSENT, Session
-from .._validation import ResourceId, check_id, check_name, check_secret
+from .._validation import ResourceId, check_id, check_name, check_new_enum_name, check_secret
 from ..errors import InvalidStateError, ResourceInUseError, ResponseDecodeError, ValidationError
 from ..models.credential import RegistryCredential, RegistryType
 
@@ -26,7 +25,6 @@ CREDENTIAL_OR_LIST_DECODER: ReplyDecoder[RegistryCredential | list[RegistryCrede
 CREDENTIAL_LIST_DECODER: ReplyDecoder[list[RegistryCredential] | None] = ReplyDecoder(
     list[RegistryCredential] | None
 )
-_TYPE_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 
 
 class Credentials:
@@ -171,8 +169,4 @@ def _registry_type(value: object) -> str:
     known = RegistryType(value)
     if known.is_known:
         return known.value
-    text = value.strip().upper()
-    if not _TYPE_NAME.fullmatch(text):
-        choices = ", ".join(t.value for t in RegistryType)
-        raise ValidationError("type", f"expected one of {choices} (or a similar NAME), got {value!r:.40}")
-    return text
+    return check_new_enum_name(value, "type", [t.value for t in RegistryType])

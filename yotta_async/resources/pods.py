@@ -21,17 +21,17 @@ from .._session import IGNORE_DATA, Session, encode
 from .._token import TOKEN_ENV, PodLister, annotate, matching, new_token, stamp
 from .._validation import (
     PodId,
-    check_create_request,
     check_id,
     check_instance,
     check_number,
-    check_statuses,
     check_strings,
     check_token,
 )
 from ..errors import InvalidStateError, ResponseDecodeError, YottaError
 from ..models import GpuType, Pod, PodCreateFields, PodCreateRequest, PodStatus, StatusLike
 from ..models._base import Int64
+from ..models.request import check_create_request
+from ..models.status import check_statuses
 from ..waiting import PodListing, WatchPolicy
 from ._pod_waits import PodWaits
 

@@ -13,7 +13,14 @@ from .._backoff import Backoff
 from .._protocol import ReplyDecoder
 from .._runtime import Runtime
 from .._session import IGNORE_DATA, RETRY_NEVER, RETRY_UNSENT, Session
-from .._validation import ResourceId, check_bounded_int, check_id, check_name, check_timeout
+from .._validation import (
+    ResourceId,
+    check_bounded_int,
+    check_id,
+    check_name,
+    check_new_enum_name,
+    check_timeout,
+)
 from ..errors import InvalidRequestError, InvalidStateError, ResourceInUseError, ValidationError, YottaError
 from ..models.volume import StorageType, VendorVolumeType, Volume, VolumePage
 from ._volume_waits import ACTIVE, DELETED, wait_for_volume
@@ -52,11 +59,19 @@ class Volumes:
     not documented, and paging follows the ``pages`` the server reports either way.
     """
 
-    page_size: int = 100
-
-    def __init__(self, transport: Session, runtime: Runtime) -> None:
+    def __init__(self, transport: Session, runtime: Runtime, *, page_size: int = 100) -> None:
         self._transport = transport
         self._runtime = runtime
+        self.page_size = page_size
+
+    @property
+    def page_size(self) -> int:
+        """Volumes asked for per list request (1-1000); checked when set, not at the next list."""
+        return self._page_size
+
+    @page_size.setter
+    def page_size(self, value: int) -> None:
+        self._page_size = check_bounded_int(value, "page_size", lo=1, hi=1000)
 
     # -- create ------------------------------------------------------------------------
     async def create(
@@ -302,9 +317,9 @@ def _storage_type(value: object) -> StorageType:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError("storage_type", f"expected a StorageType or its name, got {value!r:.40}")
     kind = StorageType(value.strip())
-    if not kind.is_known and not value.strip().replace("_", "").isalnum():
-        raise ValidationError("storage_type", f"expected one of S3, CEPH, VENDOR, R2, got {value!r:.40}")
-    return kind
+    if kind.is_known:
+        return kind
+    return StorageType(check_new_enum_name(value, "storage_type", [t.value for t in StorageType]))
 
 
 def _vendor_type(value: object) -> str:

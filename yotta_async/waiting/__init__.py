@@ -31,7 +31,16 @@ Both engines judge snapshots with the same trackers, so they agree on every outc
 
 from .acceptors import PAUSED, RUNNING, TERMINATED, Acceptor, OnChange, WaitTarget, target_for
 from .loop import DEFAULT_WAIT_BACKOFF, MIN_POLL_INTERVAL, poll_until, wait_for_pod
-from .ready import READY, Readiness, ReadyTracker, Target, probe_ready, resolve_until
+from .ready import (
+    READY,
+    Readiness,
+    ReadyTracker,
+    Target,
+    launch_target,
+    probe_ready,
+    resolve_until,
+    wait_until_of,
+)
 from .streams import AsCompleted, PodChange, PodWatchStream, Settle
 from .tracker import PodTracker, Tracker, call_on_change
 from .watcher import Observation, PodListing, PodWatcher, Subscription, WatchPolicy
@@ -61,9 +70,11 @@ __all__ = [
     "WaitTarget",
     "WatchPolicy",
     "call_on_change",
+    "launch_target",
     "poll_until",
     "probe_ready",
     "resolve_until",
     "target_for",
+    "wait_until_of",
     "wait_for_pod",
 ]

@@ -18,7 +18,10 @@ from ..models import Pod, PodStatus, PortSelector
 from .acceptors import RUNNING, WaitTarget, target_for
 from .tracker import PodTracker
 
-__all__ = ["READY", "Readiness", "ReadyTracker", "Target", "probe_ready", "resolve_until"]
+__all__ = [
+    "READY", "Readiness", "ReadyTracker", "Target", "launch_target", "probe_ready", "resolve_until",
+    "wait_until_of",
+]
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,26 @@ def resolve_until(until: object) -> Target:
         raise ValidationError(
             "until", f"must be RUNNING, READY, PAUSED or TERMINATED, got {until!r}"
         ) from None
+
+
+def launch_target(wait: object) -> Target | None:
+    """``launch``'s ``wait`` as a target: RUNNING, READY, or ``None`` for no wait."""
+    if wait is True:
+        return RUNNING
+    if wait is False or wait is None:
+        return None
+    try:
+        target = resolve_until(wait)
+    except ValidationError:
+        target = None
+    if target is None or not (isinstance(target, Readiness) or target is RUNNING):
+        raise ValidationError("wait", f"must be True, False, RUNNING or READY, got {wait!r}")
+    return target
+
+
+def wait_until_of(target: Target) -> PodStatus | Readiness:
+    """What ``wait_all(until=...)`` takes for ``target``: the readiness, or the status."""
+    return target if isinstance(target, Readiness) else target.status
 
 
 class ReadyTracker(PodTracker):

@@ -140,3 +140,19 @@ def test_token_prefix_is_per_task_instance_and_in_the_sdk_alphabet() -> None:
     assert a != task_token_prefix("dag with spaces/ü", "task", "manual__2025-01-01T00:00:00+00:00", 0)
     # the SDK's token rule (client.pods.create's client_token): 1-128 of [A-Za-z0-9_.:-]
     assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}", f"{a}999-t99")
+
+
+def test_pod_records_read_ssh_as_the_sdk_does() -> None:
+    # One ssh-command parser (Pod.ssh_endpoint): "-p" before the host counts too.
+    from yotta_async import Pod
+    from yotta_async.contrib.airflow._common import pod_record
+
+    pod = Pod(id=1, status="RUNNING", ssh_cmd="ssh -p 30056 root@8hd.op1.yottalabs.ai")
+    assert pod_record(pod)["ssh"] == {"host": "8hd.op1.yottalabs.ai", "port": 30056}
+    assert pod_record(Pod(id=2, status="RUNNING"))["ssh"] is None
+
+
+def test_pod_ids_follow_the_sdks_id_rule() -> None:
+    for bad in ("\u00b2", "0", True):
+        with pytest.raises(ValidationError):
+            pod_ids_from([bad])

@@ -10,13 +10,14 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
-from ... import READY, Placement, Pod, PodNotFoundError, PodStatus, ValidationError, YottaError
+from ... import READY, TOKEN_ENV, Placement, Pod, PodNotFoundError, PodStatus, ValidationError, YottaError
+from ..._validation import check_id, check_number
 from ...models import WaitUntil
+from ...models.status import ENDING
 from ...waiting import Readiness
 
 __all__ = [
     "DEAD",
-    "INT64_MAX",
     "ON_FAILURE",
     "TOKEN_ENV",
     "UNTIL",
@@ -44,15 +45,8 @@ UNTIL: dict[str, WaitUntil | Readiness] = {
 
 ON_FAILURE = ("delete", "pause", "keep")
 
-# The env var every SDK create carries (documented on client.pods.create); a test pins it
-# to what the SDK really stamps.
-TOKEN_ENV = "YOTTA_ASYNC_TOKEN"
-
 # Pods that are gone or going: a retry never adopts them.
-DEAD = frozenset({PodStatus.FAILED, PodStatus.TERMINATING, PodStatus.TERMINATED})
-
-INT64_MAX = 2**63 - 1
-_DIGITS = re.compile(r"^[0-9]{1,19}$")
+DEAD = ENDING
 
 
 def check_choice(value: object, field: str, choices: Iterable[str]) -> str:
@@ -69,9 +63,7 @@ def check_timeout(value: object, field: str = "timeout") -> float | None:
     """Seconds > 0 (``None`` for the SDK's default); ``ValidationError`` otherwise."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValidationError(field, f"must be a number of seconds > 0, got {value!r}")
-    return float(value)
+    return check_number(value, field, allow_inf=True)
 
 
 def check_readiness(until: str, ready_ports: object, probe: object) -> tuple[list[int | str] | None, bool]:
@@ -127,16 +119,8 @@ def pod_ids_from(value: object, field: str = "pod_ids") -> list[int]:
     ids = []
     for i, item in enumerate(value):
         raw = item.get("id") if isinstance(item, dict) else item
-        ids.append(_pod_id(raw, f"{field}[{i}]"))
+        ids.append(check_id(raw, f"{field}[{i}]"))
     return ids
-
-
-def _pod_id(raw: object, field: str) -> int:
-    if isinstance(raw, str) and _DIGITS.match(raw.strip()):
-        raw = int(raw.strip())
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= INT64_MAX:
-        raise ValidationError(field, f"expected a pod id (positive int64 or decimal string), got {raw!r}")
-    return raw
 
 
 def pod_record(pod: Pod, placement: Placement | None = None) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from ... import (
     YottaError,
 )
 from ..._failover import check_placements
+from ...models.status import LEAVING
 from ._common import (
     DEAD,
     ON_FAILURE,
@@ -441,7 +442,7 @@ class YottaDeletePodsOperator(_PodActionOperator):
     ui_color = "#ffe3e3"
     action = "delete"
     until = "terminated"
-    done = frozenset({PodStatus.TERMINATING, PodStatus.TERMINATED})
+    done = LEAVING
 
 
 class YottaPausePodsOperator(_PodActionOperator):
