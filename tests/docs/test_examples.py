@@ -48,6 +48,9 @@ EXCLUDED = {
         "starts a server that runs until it is stopped",
     ("README.md", "Apache Airflow"):
         "needs the airflow extra; run by tests/contrib/airflow (examples/airflow_dag.py)",
+    ("README.md", "Ready pods and capacity failover from a DAG"):
+        "needs the airflow extra; the same launch runs under dag.test() in tests/contrib/airflow "
+        "(dags/yotta_failover.py)",
     ("docs/guide/orchestration.md", "Apache Airflow"):
         "needs the airflow extra; run by tests/contrib/airflow (examples/airflow_dag.py)",
 }
