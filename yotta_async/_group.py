@@ -11,36 +11,16 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import anyio
-import msgspec
 
 from ._cleanup import Cleanup, Entry, describe_failures, run_to_end
 from ._expiry import OnExpire
-from ._failover import (
-    Failover,
-    OnFailover,
-    check_placements,
-    placed,
-    split_by_availability,
-)
+from ._failover import Failover, OnFailover, check_placements, placed, split_by_availability
 from ._ops import PodOps, map_concurrently
 from ._protocol import is_ambiguous
 from ._spend import GroupSpend
 from ._token import annotate, new_token, token_of
-from ._validation import (
-    check_callable,
-    check_int,
-    check_label,
-    check_number,
-    check_timeout,
-)
-from .errors import (
-    APIError,
-    CleanupError,
-    PlacementAttempt,
-    PodFailedError,
-    ValidationError,
-    YottaError,
-)
+from ._validation import check_callable, check_int, check_label, check_number, check_timeout
+from .errors import APIError, CleanupError, PlacementAttempt, PodFailedError, ValidationError, YottaError
 from .models import Placement, Pod, PodCreateFields, PodCreateRequest, PodStatus
 from .models.request import check_create_request
 from .waiting import Readiness, Target, launch_target, wait_until_of
@@ -276,7 +256,7 @@ class PodGroup:
         places = check_placements(placements) if placements is not None else None
         if on_failover is not None:
             check_callable(on_failover, "on_failover")
-        reqs = [req] if count == 1 else [_renamed(req, f"{req.name}-{i}") for i in range(count)]
+        reqs = [req] if count == 1 else [req.renamed(f"{req.name}-{i}") for i in range(count)]
         if places is not None:
             return await self._fail_over(reqs, places, target, budget, on_failover)
         results = await map_concurrently(self.create, reqs, self.concurrency, False)
@@ -285,18 +265,21 @@ class PodGroup:
                 raise result
         pods = [r for r in results if isinstance(r, Pod)]
         if target is not None:
-            until = wait_until_of(target)
-            try:
-                pods = await self._pods.wait_all([p.id for p in pods], until=until, timeout=budget)
-            except PodFailedError as exc:
-                if exc.pod is not None:  # a FAILED pod bills nothing: it stops counting
-                    self._refresh([exc.pod])
-                explained = self.spend.explain(exc)
-                if explained is exc:
-                    raise
-                raise explained from exc
+            pods = await self._wait([p.id for p in pods], target, budget)
             self._refresh(pods)
         return pods
+
+    async def _wait(self, ids: list[int], target: Target, budget: float | None) -> list[Pod]:
+        """``wait_all`` for a launch; a wait that a pod's ``ttl`` ended says so."""
+        try:
+            return await self._pods.wait_all(ids, until=wait_until_of(target), timeout=budget)
+        except PodFailedError as exc:
+            if exc.pod is not None:  # a FAILED pod bills nothing: it stops counting
+                self._refresh([exc.pod])
+            explained = self.spend.explain(exc)
+            if explained is exc:
+                raise
+            raise explained from exc
 
     async def _fail_over(
         self,
@@ -319,14 +302,7 @@ class PodGroup:
 
         async def wait_for(pod_id: int, remaining: float) -> Pod:
             assert target is not None
-            until = wait_until_of(target)
-            try:
-                return (await self._pods.wait_all([pod_id], until=until, timeout=remaining))[0]
-            except PodFailedError as exc:
-                explained = self.spend.explain(exc)
-                if explained is exc:
-                    raise
-                raise explained from exc
+            return (await self._wait([pod_id], target, remaining))[0]
 
         async def delete(pod_id: int) -> None:
             self._replaced.add(pod_id)
@@ -410,8 +386,3 @@ class PodGroup:
             self._refresh,
         ))
 
-
-def _renamed(request: PodCreateRequest, name: str) -> PodCreateRequest:
-    copy = msgspec.structs.replace(request, name=name)
-    copy.validate()
-    return copy

@@ -53,7 +53,7 @@ def test_done_when_steps_from_the_cli(scarce: SimProcess, home: Path) -> None:
     gpus = _cli(scarce, home, "-o", "json", "gpus", "--gpu-type", H100, "--available")
     assert gpus.code == 0, gpus.err
     regions = [r["region"] for t in gpus.json() for r in t["regions"]]
-    assert regions == ["us-east-3"]
+    assert regions == ["us-east-2"]
     region = regions[0]
     table = _cli(scarce, home, "gpus", "--gpu-type", H100)
     assert re.search(r"us-east-1\s+US East 1\s+no", table.out), table.out

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from .._validation import INT64_MAX, check_bounded_int, check_id, check_items, check_utf8
 from ..errors import ValidationError
 from ._base import Model
@@ -69,6 +71,12 @@ class PodCreateRequest(Model, kw_only=True):
 
     def __post_init__(self) -> None:
         self.validate()
+
+    def renamed(self, name: str) -> PodCreateRequest:
+        """A validated copy of this request under another ``name`` (``group.launch`` numbers pods)."""
+        copy = msgspec.structs.replace(self, name=name)
+        copy.validate()
+        return copy
 
     def validate(self) -> None:
         """Check every documented constraint; raise ``ValidationError`` naming the field."""
