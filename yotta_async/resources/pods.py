@@ -75,7 +75,7 @@ _SHARED_FIELDS = (
     "persistent_mount_path", "initialization_command", "single_card_price",
     "persistent_volume_price", "container_volume_price", "desired_state",
 )
-_SHARED_LIMIT = 4096
+_SHARED_LIMIT = 1024  # distinct values kept; past it they were not repeating
 _shared_values: dict[object, object] = {}
 
 
@@ -90,8 +90,9 @@ def _listed_pod(raw: msgspec.Raw) -> Pod:
     for name in _SHARED_FIELDS:
         value = getattr(pod, name)
         if value is not None:
-            # Decimals by digits and exponent: 2.49 and 2.490 are equal, but not the same value.
-            key = value if isinstance(value, str) else (type(value), value.as_tuple())
+            # Decimals by their text: 2.49 and 2.490 are equal, but not the same value. (Their
+            # as_tuple() would do too, but keeps a digit tuple per distinct price alive.)
+            key = value if isinstance(value, str) else ("decimal", str(value))
             setattr(pod, name, _shared_values.setdefault(key, value))
     return pod
 

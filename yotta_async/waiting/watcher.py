@@ -273,6 +273,11 @@ class PodWatcher:
             for sub in list(self._subs):
                 sub.end(error=exc)
             self._subs.clear()
+        finally:
+            if not self._subs:
+                # Nobody waits: drop the bookkeeping whole (a dict keeps its grown table even
+                # when emptied), so an idle client holds nothing per pod.
+                self._known, self._digests = {}, {}
 
     async def _doze(self, seconds: float) -> None:
         with anyio.CancelScope() as scope:
