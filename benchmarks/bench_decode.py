@@ -8,22 +8,74 @@ Three subjects decode the same bytes:
   (see ``_pydantic_models``; pydantic's fastest documented path);
 * ``json.loads``: plain dicts, which is what the official ``yottaml`` SDK returns
   (``requests.Response.json()`` is ``json.loads`` of the text).
+
+Where the time goes: the same body through three stripped-down msgspec
+schemas built from ``Pod``'s own fields, timed in the same rounds, so that the table shows the
+floor under the SDK's figure:
+
+* parse only: every object skipped (``list[<empty Struct>]``): the JSON scan, no objects;
+* msgspec, pydantic's schema: ``Pod``'s fields with the competitor's types (float prices, no
+  ``__post_init__``): what any msgspec model of this body costs;
+* + exact prices: the same with ``Decimal`` prices, as the SDK decodes them.
+
+The SDK's own figure adds the status hook (``Pod.__post_init__``) on top of the last.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from decimal import Decimal
+from types import GenericAlias
+from typing import Any
 
-from benchmarks._common import Row, have, interleaved, missing, ratio_row
+import msgspec
+
+from benchmarks._common import Row, have, interleaved, median, missing, ratio_row
 from benchmarks._fixtures import list_body
 from yotta_async import _protocol as proto
+from yotta_async.models import PersistentVolume, Pod, PodStatus
 from yotta_async.resources.pods import POD_LIST_DECODER
 
 BENCH = "1. decode"
 SUBJECTS = ("yotta-async (msgspec Structs)", "pydantic v2 models", "json.loads (dicts, as yottaml)")
 _HEADERS: dict[str, str] = {}
 SIZES = {"smoke": (50, 3, 1), "quick": (1000, 15, 5), "full": (1000, 41, 10)}  # pods, rounds, inner
+FLOOR = (
+    "floor: parse only (no objects)",
+    "floor: msgspec, pydantic's schema (float prices, no hooks)",
+    "floor: + exact Decimal prices (no hooks)",
+)
+
+
+def _stripped(model: Any, *, prices: type, **types: Any) -> Any:
+    """``model``'s fields as a new Struct with no ``__post_init__``; prices typed ``prices``."""
+    fields = []
+    for f in msgspec.structs.fields(model):
+        kind = types.get(f.name, f.type)
+        if f.name.endswith("price"):
+            kind = prices | None
+        fields.append((f.name, kind) if f.required else (f.name, kind, f.default))
+    return msgspec.defstruct(f"{model.__name__}Floor", fields, rename="camel", kw_only=True, gc=False)
+
+
+def _floor_decoders() -> dict[str, Callable[[bytes], int]]:
+    """The stripped-down schemas of the module docstring, as decoders of the same envelope."""
+
+    class Skip(msgspec.Struct):
+        pass
+
+    def counted(data_type: Any) -> Callable[[bytes], int]:
+        decoder = msgspec.json.Decoder(proto.Result[data_type], strict=False)
+        return lambda body: len(decoder.decode(body).data)
+
+    out = {FLOOR[0]: counted(list[Skip])}
+    for name, price in ((FLOOR[1], float), (FLOOR[2], Decimal)):
+        volume = _stripped(PersistentVolume, prices=price)
+        volumes = GenericAlias(list, (volume,)) | None
+        pod = _stripped(Pod, prices=price, status=PodStatus, persistent_volumes=volumes)
+        out[name] = counted(GenericAlias(list, (pod,)))
+    return out
 
 
 def _sdk(body: bytes) -> int:
@@ -49,6 +101,7 @@ def run(mode: str) -> list[Row]:
     subjects = {sdk_name: _sdk, json_name: _json_loads}
     if have("pydantic"):
         subjects[pyd_name] = _pydantic
+    subjects.update(_floor_decoders())
     for fn in subjects.values():  # warm up, and prove each decodes every pod
         assert fn(body) == n, fn
 
@@ -87,6 +140,26 @@ def run(mode: str) -> list[Row]:
         )
     else:
         rows.append(missing(BENCH, pyd_name, "pydantic"))
+    pyd = per_call.get(pyd_name)
+    for name in FLOOR:
+        if name not in per_call:
+            continue
+        vs_pyd = ""
+        if pyd is not None:
+            paired = median([a / b for a, b in zip(per_call[name], pyd, strict=True)])
+            vs_pyd = f"; {paired:.3f} of pydantic's time"
+        rows.append(
+            ratio_row(
+                BENCH,
+                name,
+                metric,
+                per_call[name],
+                sdk,
+                unit="ms",
+                scale=1e3,
+                note=f"where the time goes{vs_pyd}",
+            )
+        )
     rows.append(
         ratio_row(
             BENCH,

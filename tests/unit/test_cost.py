@@ -108,3 +108,14 @@ def test_a_sum_over_a_thousand_pods_has_no_float_drift() -> None:
 def test_a_pod_built_in_python_with_float_prices_still_costs_exactly() -> None:
     pod = Pod(id=1, status="RUNNING", gpu_count=3, single_card_price=0.1)  # type: ignore[arg-type]
     assert pod.hourly_cost == Decimal("0.3")
+
+
+def test_a_volume_built_in_python_with_a_float_price_costs_exactly_and_encodes_as_written() -> None:
+    import msgspec
+
+    from yotta_async.models import PersistentVolume
+
+    vol = PersistentVolume(mount_path="/d", volume_size=3, volume_price=0.1)  # type: ignore[arg-type]
+    pod = Pod(id=1, status="RUNNING", gpu_count=0, persistent_volumes=[vol])
+    assert pod.hourly_cost == Decimal("0.3")  # not 0.30000000000000004
+    assert b'"volumePrice":0.1' in msgspec.json.encode(vol)
