@@ -47,7 +47,9 @@ def test_script_entry_point_and_selection(tmp_path: Path) -> None:
     done = _run("benchmarks/run.py", "--smoke", "--only", "decode", "--output", "-")
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [line for line in done.stdout.splitlines() if line.startswith("| 1. decode |")]
-    assert len(rows) == 3  # yotta-async, pydantic (or its "not installed" row), json.loads
+    # yotta-async, pydantic (or its "not installed" row), json.loads, and the three floors
+    assert len(rows) == 6
+    assert sum("| floor: " in row for row in rows) == 3
     assert "wrote" not in done.stderr  # --output - writes nothing
     bad = _run("benchmarks/run.py", "--only", "nonsense")
     assert bad.returncode == 2 and "unknown benchmark" in bad.stderr
