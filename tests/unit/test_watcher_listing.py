@@ -109,3 +109,30 @@ async def test_a_malformed_watched_pod_ends_the_wait_with_a_decode_error(mock_ap
     async with YottaClient("k" * 16, "https://api.example.com") as client:
         with pytest.raises(ResponseDecodeError, match="wrong shape"):
             await client.pods.wait_all([7], timeout=30)
+
+
+def test_snapshots_share_repeated_values_without_mixing_equal_values_of_other_types() -> None:
+    from decimal import Decimal
+
+    from yotta_async.resources._listing import listed_pod
+
+    def raw(pid: int, **fields: Any) -> msgspec.Raw:
+        body = {"id": pid, "status": "RUNNING", "region": "us-" + "east-1", **fields}
+        return msgspec.Raw(msgspec.json.encode(body))
+
+    nested = {
+        "expose": [{"port": 22, "protocol": "SSH", "host": "proxy.example"}],
+        "environmentVars": [{"key": "MODE", "value": "train"}],
+    }
+    a = listed_pod(raw(1, orgId=1000, networkUploadMbps=1000.0, singleCardPrice=2.49, **nested))
+    b = listed_pod(
+        raw(2, orgId=1000, networkUploadMbps=1000, singleCardPrice="2.490", **nested)
+    )
+    assert a.region is b.region and a.org_id is b.org_id
+    assert a.expose and b.expose and a.expose[0].host is b.expose[0].host
+    assert a.environment_vars and b.environment_vars
+    assert a.environment_vars[0].key is b.environment_vars[0].key
+    # Equal across types or spellings, but not the same value: each keeps its own.
+    assert type(a.network_upload_mbps) is float and type(b.network_upload_mbps) is float
+    assert str(a.single_card_price) == "2.49" and str(b.single_card_price) == "2.490"
+    assert b.single_card_price == Decimal("2.49")

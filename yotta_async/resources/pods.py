@@ -27,12 +27,12 @@ from .._validation import (
     check_strings,
     check_token,
 )
-from ..errors import InvalidStateError, ResponseDecodeError, YottaError
+from ..errors import InvalidStateError, YottaError
 from ..models import GpuType, Pod, PodCreateFields, PodCreateRequest, PodStatus, StatusLike
-from ..models._base import Int64
 from ..models.request import check_create_request
 from ..models.status import check_statuses
 from ..waiting import PodListing, WatchPolicy
+from ._listing import listed_pod, listed_pod_id
 from ._pod_waits import PodWaits
 
 if TYPE_CHECKING:
@@ -51,57 +51,6 @@ RawPods = list[dict[str, Any]]  # an alias: inside Pods, ``list`` is the method
 RAW_POD_LIST_DECODER: ReplyDecoder[RawPods | None] = ReplyDecoder(RawPods | None)
 # The watcher's listing: each pod kept as raw JSON, decoded only if watched and changed.
 RAW_ITEMS_DECODER: ReplyDecoder[list[msgspec.Raw] | None] = ReplyDecoder(list[msgspec.Raw] | None)
-
-
-class _PodHead(msgspec.Struct):
-    id: Int64
-
-
-_POD_HEAD = msgspec.json.Decoder(_PodHead, strict=False)
-
-
-def _listed_pod_id(raw: msgspec.Raw) -> int:
-    try:
-        return _POD_HEAD.decode(raw).id
-    except (msgspec.DecodeError, ValueError, TypeError, RecursionError) as exc:
-        raise _bad_listed_pod(raw, exc) from exc
-
-
-# Pod fields whose values repeat across a fleet (one image, a few regions and GPU types):
-# the watcher's snapshots share one copy of each value instead of one per pod.
-_SHARED_FIELDS = (
-    "official_image", "image_public_type", "image", "image_registry", "image_registry_username",
-    "resource_type", "gpu_type", "gpu_display_name", "location", "region", "cloud_type",
-    "persistent_mount_path", "initialization_command", "single_card_price",
-    "persistent_volume_price", "container_volume_price", "desired_state",
-)
-_SHARED_LIMIT = 1024  # distinct values kept; past it they were not repeating
-_shared_values: dict[object, object] = {}
-
-
-def _listed_pod(raw: msgspec.Raw) -> Pod:
-    """A watched pod's snapshot, its repeated values shared with the other snapshots."""
-    try:
-        pod = POD_DECODER.decode(raw)
-    except (msgspec.DecodeError, ValueError, TypeError, RecursionError) as exc:
-        raise _bad_listed_pod(raw, exc) from exc
-    if len(_shared_values) > _SHARED_LIMIT:
-        _shared_values.clear()  # many distinct values: they were not repeating after all
-    for name in _SHARED_FIELDS:
-        value = getattr(pod, name)
-        if value is not None:
-            # Decimals by their text: 2.49 and 2.490 are equal, but not the same value. (Their
-            # as_tuple() would do too, but keeps a digit tuple per distinct price alive.)
-            key = value if isinstance(value, str) else ("decimal", str(value))
-            setattr(pod, name, _shared_values.setdefault(key, value))
-    return pod
-
-
-def _bad_listed_pod(raw: msgspec.Raw, exc: Exception) -> ResponseDecodeError:
-    # No body snippet: this slice was never redacted, as parse_reply redacts a failed body.
-    return ResponseDecodeError(
-        f"data has the wrong shape ({exc})", http_status=200, method="GET", path="/v2/pods"
-    )
 
 
 # How many pods' last seen status are remembered, to explain a refused action (code 12001).
@@ -391,7 +340,7 @@ class Pods:
         items = await self._transport.request(
             "GET", "/v2/pods", RAW_ITEMS_DECODER, params=params, retry=RETRY_NEVER
         )
-        return PodListing(items or [], _listed_pod_id, _listed_pod)
+        return PodListing(items or [], listed_pod_id, listed_pod)
 
     async def _get_once(self, pid: int) -> Pod:
         pod = await self._transport.request("GET", f"/v2/pods/{pid}", POD_DECODER, retry=RETRY_NEVER)
