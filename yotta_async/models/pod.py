@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 from collections.abc import Iterable
@@ -95,9 +96,14 @@ class PersistentVolume(Model, kw_only=True):
     cloud_storage_type: str | None = None
     system_volume_type: str | None = None
     system_volume_type_enum: str | None = None
-    # No __post_init__ here: it would run once per volume of every decoded listing. A price
-    # given in Python as an int or a float is kept as given: it encodes as written, and
-    # Pod.hourly_cost reads it through its shortest repr, so cost sums stay exact.
+
+    def __post_init__(self) -> None:
+        price = self.volume_price
+        # A price given in Python as an int or float is kept exactly as written (its repr),
+        # so a request round-trips and cost sums stay Decimal; bad types are left for
+        # PodCreateRequest.validate to name.
+        if isinstance(price, (int, float)) and not isinstance(price, bool) and math.isfinite(price):
+            self.volume_price = Decimal(repr(price))
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
