@@ -14,14 +14,17 @@ from .errors import (
     APIConnectionError,
     APIError,
     AuthenticationError,
+    CredentialNotFoundError,
     InvalidRequestError,
     InvalidStateError,
+    NotFoundError,
     PermissionDeniedError,
     PodNotFoundError,
     RateLimitError,
     ResourceInUseError,
     ResponseDecodeError,
     ServerError,
+    VolumeNotFoundError,
     YottaError,
 )
 
@@ -50,10 +53,10 @@ CODE_ERRORS: Mapping[int, type[APIError]] = {
     10002: ServerError,
     10004: PermissionDeniedError,
     11002: PermissionDeniedError,
-    10007: PodNotFoundError,
-    11000: PodNotFoundError,
-    12000: PodNotFoundError,
-    13000: PodNotFoundError,
+    10007: NotFoundError,
+    11000: NotFoundError,
+    12000: NotFoundError,
+    13000: NotFoundError,
     11001: InvalidStateError,
     12001: InvalidStateError,
     25002: ResourceInUseError,
@@ -292,6 +295,25 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, seconds)
 
 
+_NOT_FOUND_BY_PATH: tuple[tuple[str, type[NotFoundError]], ...] = (
+    ("/v2/pods", PodNotFoundError),
+    ("/v2/container-registry-auths", CredentialNotFoundError),
+    ("/v2/volumes", VolumeNotFoundError),
+)
+
+
+def not_found_error(path: str) -> type[NotFoundError]:
+    """The ``NotFoundError`` subclass for a request path: the noun the path names.
+
+    >>> not_found_error("/v2/volumes/7").__name__
+    'VolumeNotFoundError'
+    """
+    for prefix, cls in _NOT_FOUND_BY_PATH:
+        if path == prefix or path.startswith(prefix + "/"):
+            return cls
+    return NotFoundError
+
+
 def error_for(
     http_status: int,
     envelope: Envelope | None,
@@ -328,6 +350,8 @@ def error_for(
     if cls is ResourceInUseError:
         details = in_use_details(envelope.data) if envelope is not None else {}
         return ResourceInUseError(message, **details, **kw)
+    if cls is NotFoundError:
+        return not_found_error(path)(message, **kw)
     if cls is not None:
         return cls(message, **kw)
     if http_status >= 500:
@@ -335,7 +359,7 @@ def error_for(
     if http_status == 403:
         return PermissionDeniedError(message, **kw)
     if http_status == 404:
-        return PodNotFoundError(message, **kw)
+        return not_found_error(path)(message, **kw)
     if http_status == 400:
         return InvalidRequestError(message, **kw)
     if http_status == 409:

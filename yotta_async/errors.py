@@ -9,7 +9,10 @@
     │   ├── InvalidRequestError       code 10001
     │   ├── AuthenticationError       HTTP 401
     │   ├── PermissionDeniedError     codes 10004, 11002
-    │   ├── PodNotFoundError          codes 13000, 12000, 10007, 11000
+    │   ├── NotFoundError             HTTP 404, codes 13000, 12000, 10007, 11000
+    │   │   ├── PodNotFoundError          ... on a pod's path (/v2/pods)
+    │   │   ├── CredentialNotFoundError   ... on a registry credential's path
+    │   │   └── VolumeNotFoundError       ... on a volume's path
     │   ├── InvalidStateError         codes 12001, 11001, HTTP 409
     │   │   └── ResourceInUseError    a credential or volume still in use (HTTP 409, code 25002)
     │   ├── RateLimitError            HTTP 429 (``retry_after``)
@@ -54,8 +57,10 @@ __all__ = [
     "AuthenticationError",
     "CleanupError",
     "ConfigurationError",
+    "CredentialNotFoundError",
     "InvalidRequestError",
     "InvalidStateError",
+    "NotFoundError",
     "PermissionDeniedError",
     "PodFailedError",
     "PodNotFoundError",
@@ -65,6 +70,7 @@ __all__ = [
     "ServerError",
     "ValidationError",
     "VolumeFailedError",
+    "VolumeNotFoundError",
     "WaitTimeoutError",
     "YottaError",
 ]
@@ -141,8 +147,37 @@ class PermissionDeniedError(APIError):
     """The key may not do this (codes 10004 and 11002)."""
 
 
-class PodNotFoundError(APIError):
-    """The pod does not exist, or no longer does (codes 13000, 12000, 10007, 11000).
+class NotFoundError(APIError):
+    """What the request names does not exist, or no longer does.
+
+    HTTP 404, or one of the not-found result codes (13000 pod not found, 12000 pod does not
+    exist, 10007 record does not exist, 11000 VM not found). The code alone does not say which
+    kind of resource is missing (10007 is generic), so the request's path decides the
+    subclass: :class:`PodNotFoundError`, :class:`CredentialNotFoundError` or
+    :class:`VolumeNotFoundError`. Catch ``NotFoundError`` for any of them::
+
+        try:
+            await client.volumes.delete(volume_id)
+        except NotFoundError:
+            pass  # already gone
+    """
+
+
+class CredentialNotFoundError(NotFoundError):
+    """The registry credential does not exist, or no longer does (a ``NotFoundError`` on
+    ``/v2/container-registry-auths``). The API documents no code for it; HTTP 404 is read so."""
+
+
+class VolumeNotFoundError(NotFoundError):
+    """The volume does not exist, or no longer does (a ``NotFoundError`` on ``/v2/volumes``).
+
+    Also raised by a volume waiter when the volume disappears while it waits for it to be
+    active (a wait for deletion takes "gone" as success).
+    """
+
+
+class PodNotFoundError(NotFoundError):
+    """The pod does not exist, or no longer does (a ``NotFoundError`` on ``/v2/pods``).
 
     Raised by a waiter, it also carries ``pod`` (the last snapshot seen, if any),
     ``elapsed``, ``polls`` and ``history`` like :class:`WaitTimeoutError`.

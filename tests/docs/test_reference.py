@@ -151,3 +151,16 @@ def test_every_reference_page_is_in_the_nav() -> None:
     nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     pages = sorted(p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md"))
     assert [p for p in pages if p not in nav] == []
+
+
+def test_the_errors_guide_shows_the_tree_from_errors_py() -> None:
+    # One source of truth: the tree in yotta_async/errors.py's docstring, copied verbatim.
+    import yotta_async.errors
+
+    doc = yotta_async.errors.__doc__ or ""
+    tree = doc.split("::\n\n", 1)[1].split("\n\n", 1)[0]
+    expected = "\n".join(line[4:] for line in tree.splitlines())
+    guide = (ROOT / "docs" / "guide" / "errors.md").read_text()
+    assert "```text\n" + expected + "\n```" in guide
+    for name in ("NotFoundError", "VolumeNotFoundError", "BudgetExceededError"):
+        assert name in expected

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from yotta_async import (
+    CredentialNotFoundError,
     InvalidRequestError,
     InvalidStateError,
-    PodNotFoundError,
     ResourceInUseError,
     ValidationError,
 )
@@ -39,7 +39,7 @@ async def test_create_list_get_update_delete(sim: Simulator) -> None:
         assert not sim.password_matches(cred.id, PASSWORD)
         await client.credentials.delete(cred.id)
         assert await client.credentials.list() == []
-        with pytest.raises(PodNotFoundError) as info:  # HTTP 404: the API's only not-found error
+        with pytest.raises(CredentialNotFoundError) as info:  # HTTP 404: the API's only not-found error
             await client.credentials.get(cred.id)
         assert info.value.http_status == 404
     assert sim.request_counts["POST /v2/container-registry-auths"] == 1

@@ -8,9 +8,9 @@ import pytest
 
 from yotta_async import (
     Backoff,
-    PodNotFoundError,
     ValidationError,
     VolumeFailedError,
+    VolumeNotFoundError,
     WaitTimeoutError,
 )
 from yotta_async.models.volume import VolumeStatus
@@ -71,7 +71,7 @@ async def test_timeout_carries_the_last_snapshot() -> None:
 
 async def test_a_vanished_volume_fails_the_wait_for_active() -> None:
     async with sim_client(resource_timings=RT) as (_sim, client, _clock):
-        with pytest.raises(PodNotFoundError, match="disappeared"):
+        with pytest.raises(VolumeNotFoundError, match="disappeared"):
             await client.volumes.wait_until_active(424242)
 
 

@@ -6,10 +6,12 @@ import pytest
 
 from yotta_async import (
     InvalidStateError,
+    NotFoundError,
     PodNotFoundError,
     PodStatus,
     ResourceInUseError,
     ValidationError,
+    VolumeNotFoundError,
     YottaClient,
 )
 from yotta_async.models.volume import StorageType, VolumeMount, VolumeStatus
@@ -62,8 +64,9 @@ async def test_lifecycle_create_rename_resize_delete() -> None:
         await client.volumes.delete(vol.id)
         assert (await client.volumes.get(vol.id)).status is VolumeStatus.DELETING
         clock.advance(RT.deleting)
-        with pytest.raises(PodNotFoundError):
+        with pytest.raises(VolumeNotFoundError) as gone:
             await client.volumes.get(vol.id)
+        assert isinstance(gone.value, NotFoundError) and not isinstance(gone.value, PodNotFoundError)
         assert sim.volumes() == []
 
 

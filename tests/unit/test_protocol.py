@@ -11,13 +11,16 @@ from yotta_async import _protocol as proto
 from yotta_async.errors import (
     APIError,
     AuthenticationError,
+    CredentialNotFoundError,
     InvalidRequestError,
     InvalidStateError,
+    NotFoundError,
     PermissionDeniedError,
     PodNotFoundError,
     RateLimitError,
     ResponseDecodeError,
     ServerError,
+    VolumeNotFoundError,
 )
 from yotta_async.models import Pod, PodStatus
 
@@ -323,3 +326,25 @@ def test_error_for_never_echoes_request_headers() -> None:
 )
 def test_is_retryable_status(status: int, code: int | None, expected: bool) -> None:
     assert proto.is_retryable_status(status, code) is expected
+
+
+@pytest.mark.parametrize(
+    ("path", "cls"),
+    [
+        ("/v2/pods/7", PodNotFoundError),
+        ("/v2/pods", PodNotFoundError),
+        ("/v2/volumes/7", VolumeNotFoundError),
+        ("/v2/container-registry-auths/7", CredentialNotFoundError),
+        ("/v2/vms/types", NotFoundError),
+        ("/v2/podsx/7", NotFoundError),  # a prefix of the path, not the noun
+    ],
+)
+@pytest.mark.parametrize(("status", "code"), [(404, None), (404, 40400), (200, 10007), (200, 13000)])
+def test_a_not_found_error_names_the_noun_of_the_path(
+    path: str, cls: type[APIError], status: int, code: int | None
+) -> None:
+    exc = proto.error_for(
+        status, envelope(code, "gone") if code is not None else None, method="GET", path=path, headers={}
+    )
+    assert type(exc) is cls and isinstance(exc, NotFoundError)
+    assert exc.path == path and exc.http_status == status

@@ -6,7 +6,7 @@ from typing import Any
 
 from .._backoff import Backoff
 from .._runtime import Runtime
-from ..errors import PodNotFoundError, VolumeFailedError, WaitTimeoutError, YottaError
+from ..errors import VolumeFailedError, VolumeNotFoundError, WaitTimeoutError, YottaError
 from ..models.volume import StorageType, Volume, VolumeStatus
 from ..waiting import Acceptor, Tracker, WaitTarget, poll_until
 
@@ -38,8 +38,9 @@ def _status(volume: Volume) -> VolumeStatus:
 class VolumeTracker(Tracker[Volume]):
     """A :class:`~yotta_async.waiting.Tracker` of one volume.
 
-    Errors: :class:`~yotta_async.VolumeFailedError` on ``error``; ``PodNotFoundError``
-    (the API's HTTP 404) if the volume vanishes while a wait wants it active; and
+    Errors: :class:`~yotta_async.VolumeFailedError` on ``error``;
+    :class:`~yotta_async.VolumeNotFoundError` (the API's HTTP 404) if the volume vanishes
+    while a wait wants it active; and
     :class:`~yotta_async.WaitTimeoutError` with ``resource_id`` and ``snapshot`` set.
     """
 
@@ -54,11 +55,11 @@ class VolumeTracker(Tracker[Volume]):
         return self.last or Volume(id=self.key, name="", storage_type=StorageType.CEPH, status=V.DELETING)
 
     def failure_error(self, now: float) -> YottaError:
-        """``VolumeFailedError`` for ``error``; ``PodNotFoundError`` (HTTP 404) if it vanished."""
+        """``VolumeFailedError`` for ``error``; ``VolumeNotFoundError`` (HTTP 404) if it vanished."""
         elapsed = now - self.started
         if self.gone is not None:
             gone = self.gone
-            return PodNotFoundError(
+            return VolumeNotFoundError(
                 f"volume {self.key} disappeared while waiting for it to be active "
                 f"(after {elapsed:.1f}s, {self.polls} polls): {gone.message}",
                 code=gone.code, http_status=gone.http_status, method=gone.method, path=gone.path,

@@ -117,7 +117,7 @@ class Volumes:
 
     # -- reads -------------------------------------------------------------------------
     async def get(self, volume_id: ResourceId | Volume) -> Volume:
-        """One volume with its current status. ``PodNotFoundError`` (HTTP 404) if it is gone."""
+        """One volume with its current status. ``VolumeNotFoundError`` (HTTP 404) if it is gone."""
         return await self._transport.request("GET", f"{PATH}/{_vid(volume_id)}", VOLUME_DECODER)
 
     async def list(
@@ -197,7 +197,7 @@ class Volumes:
         ``timeout`` is a wall-clock deadline in seconds (default 600; ``math.inf`` for
         none). Polls back off with jitter; transient failures are retried within the
         deadline. Fails fast with :class:`~yotta_async.VolumeFailedError` on ``error``,
-        and with ``PodNotFoundError`` (HTTP 404) if the volume disappears;
+        and with ``VolumeNotFoundError`` (HTTP 404) if the volume disappears;
         :class:`~yotta_async.WaitTimeoutError` (``snapshot``: the last volume) at the
         deadline.
         """

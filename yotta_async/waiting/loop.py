@@ -15,7 +15,7 @@ from .._backoff import Backoff
 from .._protocol import is_transient
 from .._runtime import Runtime
 from .._validation import check_timeout
-from ..errors import APIError, PodNotFoundError, RateLimitError, YottaError
+from ..errors import APIError, NotFoundError, RateLimitError, YottaError
 from ..models import Pod, PodStatus
 from .acceptors import OnChange, WaitTarget
 from .tracker import PodTracker, Tracker, call_on_change
@@ -39,7 +39,7 @@ async def poll_until(
     runtime: Runtime,
     backoff: Backoff | None = None,
     on_change: OnChange | None = None,
-    not_found: type[APIError] = PodNotFoundError,
+    not_found: type[APIError] = NotFoundError,
 ) -> T:
     """Poll ``fetch()`` until ``tracker``'s acceptors end the wait; return the final snapshot.
 
