@@ -118,12 +118,13 @@ class PodGroup:
     def pods(self) -> list[Pod]:
         """The latest snapshot of each pod created through the group, in creation order.
 
-        Pods refused by ``max_hourly_cost`` (and deleted at once), and pods that failover
-        replaced (deleted after a capacity failure), are left out.
+        Pods the group deleted itself are left out: those refused by ``max_hourly_cost``,
+        those failover replaced (after a capacity failure), and those its ``ttl`` expired
+        with ``on_expire="delete"`` (their ids stay in :attr:`expired`).
         """
         return [
             e.pod for e in self._entries
-            if e.pod is not None and not self.spend.refused(e.pod.id) and e.pod.id not in self._replaced
+            if e.pod is not None and not self.spend.dropped(e.pod.id) and e.pod.id not in self._replaced
         ]
 
     @property

@@ -87,6 +87,7 @@ class GroupSpend:
         self.on_expire: OnExpire = check_on_expire(on_expire)
         self.label = label
         self.expired: list[int] = []  # pods on_expire was applied to, in order
+        self._expired_gone: set[int] = set()  # of those, the ones deleted (or found gone)
         self._tracked: dict[str, _Tracked] = {}
         self._wake: anyio.Event | None = None  # made in start(): an Event needs a running loop
         self._task: asyncio.Task[None] | None = None
@@ -142,6 +143,11 @@ class GroupSpend:
     def refused(self, pod_id: int) -> bool:
         """Whether ``pod_id`` was refused by the cap (and deleted)."""
         return pod_id in self.ledger.refused
+
+    def dropped(self, pod_id: int) -> bool:
+        """Whether the group itself deleted ``pod_id``: refused by the cap, or expired with
+        ``on_expire="delete"`` (or found gone when it came to expire it)."""
+        return pod_id in self.ledger.refused or pod_id in self._expired_gone
 
     def release(self, pod_id: int) -> None:
         """A pod the group deleted on purpose (failover replaced it) stops counting at once,
@@ -246,6 +252,7 @@ class GroupSpend:
                 with contextlib.suppress(PodNotFoundError, InvalidStateError):  # gone or going
                     await pods.delete(pod.id)
                 self.ledger.release(pod.id)
+                self._expired_gone.add(pod.id)
                 verb = "deleted"
             else:
                 current = await pods.get(pod.id)
@@ -258,6 +265,7 @@ class GroupSpend:
                 verb = "paused"
         except PodNotFoundError:
             self.ledger.release(pod.id)
+            self._expired_gone.add(pod.id)
             verb = "found gone"
         except _HOPELESS:
             raise

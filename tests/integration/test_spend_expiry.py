@@ -88,12 +88,14 @@ async def test_pods_expire_and_are_deleted_while_the_block_is_still_open(sim: Si
         assert [p.status for p in done] == [S.TERMINATED] * 3
         assert sorted(group.expired) == sorted(ids)
         assert group.hourly_cost == 0  # deleted pods stop counting
+        assert group.pods == []  # nor are they listed as the group's, with a stale snapshot
         for pid in ids:  # not early: the delete came an hour after the create
             pod = sim.pod(pid)
             assert pod is not None and pod["updatedAt"] - pod["createdAt"] >= 3600 * 1000
         # The group is still open and still works: a new pod gets its own full hour.
         late = await group.create(REQ)
         assert sim.status(late.id) is S.PENDING
+        assert [p.id for p in group.pods] == [late.id]
     assert sim.live_pods() == 0
 
 
@@ -106,6 +108,7 @@ async def test_on_expire_pause_waits_for_running_then_pauses(sim: Simulator) -> 
         assert env[ON_EXPIRE_ENV] == "pause"
         paused = await client.pods.wait_all([pod.id], until=S.PAUSED, timeout=3600)
         assert paused[0].status is S.PAUSED and group.expired == [pod.id]
+        assert [p.id for p in group.pods] == [pod.id]  # paused, not deleted: still the group's
         # A paused pod still pays for its storage, no longer for its GPU.
         assert group.hourly_cost < (pod.hourly_cost or 0)
     assert sim.status(pod.id) is S.PAUSED  # on_exit="keep"
