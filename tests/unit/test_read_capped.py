@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import mmap
 from collections.abc import AsyncIterator, Iterator, Sequence
 from types import SimpleNamespace
@@ -99,7 +100,7 @@ async def test_a_body_exactly_at_the_mapping_threshold_is_mapped(maps: list[mmap
         (300, 100),  # far longer (and over the limit) than announced
     ],
 )
-async def test_a_body_that_does_not_match_its_content_length_is_refused(
+async def test_a_body_that_does_not_match_its_content_length_is_refused_and_unmapped(
     maps: list[mmap.mmap], received: int, announced: int
 ) -> None:
     with pytest.raises(ResponseDecodeError) as info:
@@ -107,7 +108,21 @@ async def test_a_body_that_does_not_match_its_content_length_is_refused(
     assert f"does not match its Content-Length of {announced} bytes" in str(info.value)
     assert info.value.http_status == 200
     assert info.value.method == "GET" and info.value.path == "/v2/pods"
-    assert len(maps) == 1
+    # The map is given back at once, not left for the garbage collector.
+    assert len(maps) == 1 and maps[0].closed
+
+
+@pytest.mark.usefixtures("small")
+@pytest.mark.parametrize(
+    "error", [ConnectionResetError("peer went away"), asyncio.CancelledError()], ids=repr
+)
+async def test_a_read_cut_short_unmaps_and_lets_the_error_through(
+    maps: list[mmap.mmap], error: BaseException
+) -> None:
+    with pytest.raises(type(error)) as info:
+        await read(FakeStream(split(b"z" * 80), error=error), 200)
+    assert info.value is error  # the session maps a connection error to APIConnectionError
+    assert len(maps) == 1 and maps[0].closed
 
 
 @pytest.mark.usefixtures("small")
