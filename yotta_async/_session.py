@@ -393,19 +393,25 @@ async def _read_capped(
     """
     if length is not None and MAPPED_BODY_BYTES <= length <= MAX_RESPONSE_BYTES:
         mapped = mmap.mmap(-1, length)
-        size = 0
-        async for chunk in stream.iter_chunked(1 << 16):
-            if size + len(chunk) > length:
-                break  # longer than announced
-            mapped[size : size + len(chunk)] = chunk
-            size += len(chunk)
-        else:
-            if size == length:
-                return mapped
-        raise ResponseDecodeError(
-            f"body does not match its Content-Length of {length} bytes",
-            http_status=status, method=method, path=path,
-        )
+        try:
+            size = 0
+            async for chunk in stream.iter_chunked(1 << 16):
+                if size + len(chunk) > length:
+                    break  # longer than announced
+                mapped[size : size + len(chunk)] = chunk
+                size += len(chunk)
+            else:
+                if size == length:
+                    return mapped
+            raise ResponseDecodeError(
+                f"body does not match its Content-Length of {length} bytes",
+                http_status=status, method=method, path=path,
+            )
+        except BaseException:
+            # A refused, dropped or cancelled read gives the map back now: the error's
+            # traceback holds this frame, and would keep the map for as long as it is kept.
+            mapped.close()
+            raise
     body = bytearray()
     async for chunk in stream.iter_chunked(1 << 16):
         if len(body) + len(chunk) > MAX_RESPONSE_BYTES:

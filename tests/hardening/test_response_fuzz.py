@@ -7,6 +7,7 @@ import gzip
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import msgspec
@@ -44,6 +45,7 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     mode: str = "normal"  # normal | drip | short (Content-Length larger than the body, then close)
+    announced: int | None = None  # a short reply's Content-Length (default: the body's + 1000)
 
 
 class FuzzServer:
@@ -61,7 +63,7 @@ class FuzzServer:
             return web.Response(body=reply.body, status=reply.status, headers=reply.headers)
         response = web.StreamResponse(status=reply.status, headers=reply.headers)
         if reply.mode == "short":
-            response.content_length = len(reply.body) + 1000
+            response.content_length = reply.announced or len(reply.body) + 1000
         await response.prepare(request)
         if reply.mode == "drip":
             for byte in reply.body:
@@ -264,6 +266,33 @@ async def test_adversarial_reply(rig: Rig, endpoint: str, case: str) -> None:
         assert exc is None, exc
     else:
         assert isinstance(exc, expected), f"{case}/{endpoint}: got {exc!r}"
+
+
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+@pytest.mark.parametrize("sent", [0, 33, 3 << 19], ids=["no-body", "a-few-bytes", "1.5MiB"])
+async def test_a_big_body_closed_mid_way_is_a_connection_error_and_frees_its_map(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, endpoint: str, sent: int
+) -> None:
+    """Over MAPPED_BODY_BYTES announced, the body is read into a memory map; cut short, that
+    read must still end in a YottaError (never a raw aiohttp one), and the map be given back."""
+    import mmap
+
+    from yotta_async import _session
+
+    made: list[tuple[int, mmap.mmap]] = []
+
+    def recording(fileno: int, length: int) -> mmap.mmap:
+        made.append((length, mmap.mmap(fileno, length)))
+        return made[-1][1]
+
+    monkeypatch.setattr(_session, "mmap", SimpleNamespace(mmap=recording))
+    announced = 3 * _session.MAPPED_BODY_BYTES
+    body = (b'{"code":10000,"message":"ok","data":[' + b" " * sent)[:sent]
+    exc = await outcome(rig, endpoint, Reply(body, 200, JSON, mode="short", announced=announced))
+    assert isinstance(exc, APIConnectionError), f"{endpoint}: got {exc!r}"
+    # The mapped path was taken (by a create twice: its reconciliation lists pods, and is cut
+    # short as well), and every map was given back.
+    assert made and all(length == announced and mapped.closed for length, mapped in made)
 
 
 async def test_decode_errors_keep_status_and_a_bounded_snippet(rig: Rig) -> None:
