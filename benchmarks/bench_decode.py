@@ -18,7 +18,8 @@ floor under the SDK's figure:
   ``__post_init__``): what any msgspec model of this body costs;
 * + exact prices: the same with ``Decimal`` prices, as the SDK decodes them.
 
-The SDK's own figure adds the status hook (``Pod.__post_init__``) on top of the last.
+The SDK's own figure adds its two hooks on top of the last: ``Pod.__post_init__`` (a v1
+integer status) and ``PersistentVolume.__post_init__`` (a float price kept exactly).
 """
 
 from __future__ import annotations

@@ -120,7 +120,7 @@ class PodGroup:
 
         Pods the group deleted itself are left out: those refused by ``max_hourly_cost``,
         those failover replaced (after a capacity failure), and those its ``ttl`` expired
-        with ``on_expire="delete"`` (their ids stay in :attr:`expired`).
+        with ``on_expire="delete"`` or found already gone (their ids stay in :attr:`expired`).
         """
         return [
             e.pod for e in self._entries

@@ -296,20 +296,26 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 _NOT_FOUND_BY_PATH: tuple[tuple[str, type[NotFoundError]], ...] = (
-    ("/v2/pods", PodNotFoundError),
-    ("/v2/container-registry-auths", CredentialNotFoundError),
-    ("/v2/volumes", VolumeNotFoundError),
+    ("/v2/pods/", PodNotFoundError),
+    ("/v2/container-registry-auths/", CredentialNotFoundError),
+    ("/v2/volumes/", VolumeNotFoundError),
 )
 
 
 def not_found_error(path: str) -> type[NotFoundError]:
-    """The ``NotFoundError`` subclass for a request path: the noun the path names.
+    """The ``NotFoundError`` subclass for a request path: the resource the path names by id.
+
+    A collection path (``POST /v2/pods``) names no one resource: a not-found reply there means
+    something the request refers to is missing (a credential, a volume), so it stays a plain
+    ``NotFoundError``.
 
     >>> not_found_error("/v2/volumes/7").__name__
     'VolumeNotFoundError'
+    >>> not_found_error("/v2/pods").__name__
+    'NotFoundError'
     """
     for prefix, cls in _NOT_FOUND_BY_PATH:
-        if path == prefix or path.startswith(prefix + "/"):
+        if path.startswith(prefix) and len(path) > len(prefix):
             return cls
     return NotFoundError
 

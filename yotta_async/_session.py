@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import mmap
 import random
@@ -363,7 +364,15 @@ class Session:
                         (self.runtime.clock() - started) * 1000,
                     )
         more = [s.encode() for s in secrets]
-        return proto.parse_reply(raw, status, resp_headers, decoder, method, path, self._secret, more)
+        try:
+            return proto.parse_reply(raw, status, resp_headers, decoder, method, path, self._secret, more)
+        except BaseException:
+            # A big reply refused here (an error envelope, a wrong shape) gives its map back
+            # now, not when the error's traceback goes. A decoded view still on it keeps it.
+            if isinstance(raw, mmap.mmap):
+                with contextlib.suppress(BufferError):
+                    raw.close()
+            raise
 
     def __repr__(self) -> str:
         return f"Session(base_url={self.base_url!r})"

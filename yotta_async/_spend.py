@@ -140,10 +140,6 @@ class GroupSpend:
             logger.info("group %s: deleted pod %d before it could run: %s", self.label, pod.id, refusal)
         raise refusal
 
-    def refused(self, pod_id: int) -> bool:
-        """Whether ``pod_id`` was refused by the cap (and deleted)."""
-        return pod_id in self.ledger.refused
-
     def dropped(self, pod_id: int) -> bool:
         """Whether the group itself deleted ``pod_id``: refused by the cap, or expired with
         ``on_expire="delete"`` (or found gone when it came to expire it)."""

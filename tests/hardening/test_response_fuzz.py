@@ -22,6 +22,7 @@ from yotta_async import (
     APIError,
     APITimeoutError,
     AuthenticationError,
+    NotFoundError,
     Pod,
     PodNotFoundError,
     RateLimitError,
@@ -219,7 +220,9 @@ ADVERSARIAL: dict[str, tuple[Reply, Any]] = {
     "unknown-code-http-400": (Reply(b'{"code":77777,"message":"nope","data":null}', 400, JSON), APIError),
     "not-found-code": (
         Reply(b'{"code":13000,"message":"pod not found","data":null}', 200, JSON),
-        PodNotFoundError,
+        # A path naming a pod gives PodNotFoundError; the collection names none (on a create,
+        # what is missing is something the request refers to): the NotFoundError above it.
+        {name: NotFoundError if name in ("list", "create") else PodNotFoundError for name in ENDPOINTS},
     ),
     "invalid-utf8": (Reply(b'{"code":10000,"message":"\xff\xfe","data":null}', 200, JSON), RDE),
     "deep-nesting": (Reply(b'{"code":10000,"data":' + b"[" * 200_000, 200, JSON), RDE),
@@ -293,6 +296,38 @@ async def test_a_big_body_closed_mid_way_is_a_connection_error_and_frees_its_map
     # The mapped path was taken (by a create twice: its reconciliation lists pods, and is cut
     # short as well), and every map was given back.
     assert made and all(length == announced and mapped.closed for length, mapped in made)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (200, b'{"code":10000,"message":"ok","data":"not a pod"}', ResponseDecodeError),
+        (200, b'{"code":10001,"message":"bad request","data":null}', APIError),
+        (500, b"<html>" + b"x" * 64 + b"</html>", APIError),
+    ],
+    ids=["wrong-shape", "error-envelope", "html-5xx"],
+)
+async def test_a_big_whole_reply_that_is_refused_frees_its_map(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, status: int, body: bytes, expected: type[Exception]
+) -> None:
+    """A big reply read in full, then refused by parse_reply, gives its map back at once
+    (the error's traceback would otherwise hold it as long as the error is kept)."""
+    import mmap
+
+    from yotta_async import _session
+
+    made: list[mmap.mmap] = []
+
+    class Recording(mmap.mmap):  # the session checks isinstance(raw, mmap.mmap)
+        def __new__(cls, fileno: int, length: int) -> Recording:
+            made.append(super().__new__(cls, fileno, length))
+            return made[-1]  # type: ignore[return-value]
+
+    monkeypatch.setattr(_session, "mmap", SimpleNamespace(mmap=Recording))
+    padded = body + b" " * (_session.MAPPED_BODY_BYTES + 1 - len(body))  # JSON allows the spaces
+    exc = await outcome(rig, "get", Reply(padded, status, JSON))
+    assert isinstance(exc, expected), repr(exc)
+    assert made and all(mapped.closed for mapped in made)
 
 
 async def test_decode_errors_keep_status_and_a_bounded_snippet(rig: Rig) -> None:

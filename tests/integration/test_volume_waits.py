@@ -70,8 +70,17 @@ async def test_timeout_carries_the_last_snapshot() -> None:
 
 
 async def test_a_vanished_volume_fails_the_wait_for_active() -> None:
+    async with sim_client(resource_timings=RT) as (sim, client, _clock):
+        vid = sim.add_volume()
+        await client.volumes.delete(vid)  # DELETING at the first poll, then gone
+        with pytest.raises(VolumeNotFoundError, match="disappeared") as info:
+            await client.volumes.wait_until_active(vid)
+        assert info.value.http_status == 404
+
+
+async def test_a_volume_that_never_existed_is_not_found_not_disappeared() -> None:
     async with sim_client(resource_timings=RT) as (_sim, client, _clock):
-        with pytest.raises(VolumeNotFoundError, match="disappeared"):
+        with pytest.raises(VolumeNotFoundError, match=r"was not found \(check the id\)"):
             await client.volumes.wait_until_active(424242)
 
 

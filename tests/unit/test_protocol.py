@@ -332,7 +332,8 @@ def test_is_retryable_status(status: int, code: int | None, expected: bool) -> N
     ("path", "cls"),
     [
         ("/v2/pods/7", PodNotFoundError),
-        ("/v2/pods", PodNotFoundError),
+        ("/v2/pods", NotFoundError),  # a create: what is missing is something it refers to
+        ("/v2/pods/", NotFoundError),
         ("/v2/volumes/7", VolumeNotFoundError),
         ("/v2/container-registry-auths/7", CredentialNotFoundError),
         ("/v2/vms/types", NotFoundError),

@@ -9,10 +9,10 @@ import pytest
 from aioresponses import aioresponses
 
 from yotta_async import (
+    CredentialNotFoundError,
     InvalidRequestError,
     InvalidStateError,
     ResourceInUseError,
-    ResponseDecodeError,
     YottaClient,
 )
 
@@ -58,8 +58,9 @@ async def test_get_from_the_guides_array_form(mock_api: aioresponses) -> None:
     mock_api.get(url, payload=ok([{**CRED, "id": 1}]))
     async with YottaClient("k") as client:
         assert (await client.credentials.get(384410568058921807)).id == 384410568058921807
-        with pytest.raises(ResponseDecodeError, match="none with id"):
+        with pytest.raises(CredentialNotFoundError, match="none with that id") as info:
             await client.credentials.get(384410568058921807)
+        assert info.value.path == "/v2/container-registry-auths/384410568058921807"
 
 
 async def test_credential_delete_409_is_in_use(mock_api: aioresponses) -> None:

@@ -50,7 +50,9 @@ _SHARED_NESTED = (
     ("environment_vars", ("key",)),
     ("persistent_volumes", ("volume_type", "mount_path", "volume_price", "cloud_storage_type")),
 )
-_SHARED_LIMIT = 1024  # distinct values kept; past it they were not repeating
+# Distinct values kept, module-wide (so up to this many stay alive after the clients close);
+# past it they were not repeating, and the table starts again.
+_SHARED_LIMIT = 1024
 _shared_values: dict[object, object] = {}
 
 
@@ -61,6 +63,8 @@ def _share(obj: object, names: tuple[str, ...]) -> None:
             # Non-strings by type and text: 1000 and 1000.0, or 2.49 and 2.490, are equal
             # but not the same value. (A Decimal's as_tuple() would keep a digit tuple alive.)
             key = value if type(value) is str else (type(value), str(value))
+            if len(_shared_values) >= _SHARED_LIMIT:
+                _shared_values.clear()  # many distinct values: they were not repeating after all
             setattr(obj, name, _shared_values.setdefault(key, value))
 
 
@@ -70,8 +74,6 @@ def listed_pod(raw: msgspec.Raw) -> Pod:
         pod = _POD.decode(raw)
     except (msgspec.DecodeError, ValueError, TypeError, RecursionError) as exc:
         raise _bad_listed_pod(raw, exc) from exc
-    if len(_shared_values) > _SHARED_LIMIT:
-        _shared_values.clear()  # many distinct values: they were not repeating after all
     _share(pod, _SHARED_FIELDS)
     for field_name, names in _SHARED_NESTED:
         for entry in getattr(pod, field_name) or ():

@@ -59,8 +59,10 @@ class VolumeTracker(Tracker[Volume]):
         elapsed = now - self.started
         if self.gone is not None:
             gone = self.gone
+            # Never seen at all: most likely a wrong id, not a volume that went away.
+            what = "disappeared" if self.last is not None else "was not found (check the id)"
             return VolumeNotFoundError(
-                f"volume {self.key} disappeared while waiting for it to be active "
+                f"volume {self.key} {what} while waiting for it to be active "
                 f"(after {elapsed:.1f}s, {self.polls} polls): {gone.message}",
                 code=gone.code, http_status=gone.http_status, method=gone.method, path=gone.path,
                 request_id=gone.request_id,

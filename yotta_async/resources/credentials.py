@@ -11,7 +11,7 @@ from .._protocol import ReplyDecoder
 from .._runtime import Runtime
 from .._session import IGNORE_DATA, RETRY_UNSENT, Session
 from .._validation import ResourceId, check_id, check_name, check_new_enum_name, check_secret
-from ..errors import InvalidStateError, ResourceInUseError, ResponseDecodeError, ValidationError
+from ..errors import CredentialNotFoundError, InvalidStateError, ResourceInUseError, ValidationError
 from ..models.credential import RegistryCredential, RegistryType
 
 __all__ = ["Credentials"]
@@ -67,8 +67,10 @@ class Credentials:
         for item in found:
             if item.id == cid:
                 return item
-        raise ResponseDecodeError(
-            f"the reply lists {len(found)} credential(s), none with id {cid}", method="GET", path=path
+        # The guide's array form without the id asked for: that credential is not there.
+        raise CredentialNotFoundError(
+            f"credential {cid} not found: the reply lists {len(found)} credential(s), none with that id",
+            http_status=200, method="GET", path=path,
         )
 
     async def create(
