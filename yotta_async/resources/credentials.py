@@ -58,6 +58,8 @@ class Credentials:
 
         The guide says get returns "the same as list"; the OpenAPI file and every mock
         return one object. Both are read: from an array, the entry with this id is taken.
+        A missing credential (HTTP 404, or an array without it) raises
+        :class:`~yotta_async.CredentialNotFoundError`.
         """
         cid = check_id(credential_id, "credential_id")
         path = f"{PATH}/{cid}"
