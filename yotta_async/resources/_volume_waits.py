@@ -56,17 +56,9 @@ class VolumeTracker(Tracker[Volume]):
 
     def failure_error(self, now: float) -> YottaError:
         """``VolumeFailedError`` for ``error``; ``VolumeNotFoundError`` (HTTP 404) if it vanished."""
-        elapsed = now - self.started
         if self.gone is not None:
-            gone = self.gone
-            # Never seen at all: most likely a wrong id, not a volume that went away.
-            what = "disappeared" if self.last is not None else "was not found (check the id)"
-            return VolumeNotFoundError(
-                f"volume {self.key} {what} while waiting for it to be active "
-                f"(after {elapsed:.1f}s, {self.polls} polls): {gone.message}",
-                code=gone.code, http_status=gone.http_status, method=gone.method, path=gone.path,
-                request_id=gone.request_id,
-            )
+            return self.gone_error(VolumeNotFoundError, "it to be active", now)
+        elapsed = now - self.started
         return VolumeFailedError(
             f"volume {self.key} reached {self.last.status if self.last else '?'} "
             f"(after {elapsed:.1f}s; history {self.path()})",
@@ -76,14 +68,7 @@ class VolumeTracker(Tracker[Volume]):
 
     def timeout_error(self, now: float, timeout: float, note: str = "") -> WaitTimeoutError:
         """``WaitTimeoutError`` with ``resource_id`` and ``snapshot`` (the last volume) set."""
-        wanted = "gone" if self.target is DELETED else "active"
-        seen = str(self.last.status) if self.last is not None else "no successful poll"
-        text = (
-            f"volume {self.key} was not {wanted} within {timeout:g}s "
-            f"(last status: {seen}; {self.polls} polls; history {self.path()})"
-        )
-        if self.last_error is not None:
-            text += f"; last error: {self.last_error}"
+        text = self.timeout_text(timeout, "gone" if self.target is DELETED else "active")
         history: list[Any] = list(self.history)
         err = WaitTimeoutError(text + note, elapsed=now - self.started, polls=self.polls, history=history)
         err.resource_id, err.snapshot = self.key, self.last

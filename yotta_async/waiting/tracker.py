@@ -15,6 +15,7 @@ from .acceptors import OnChange, WaitTarget
 __all__ = ["PodTracker", "Tracker", "call_on_change"]
 
 T = TypeVar("T")
+E = TypeVar("E", bound=APIError)
 Change = tuple[Any, Any]
 
 
@@ -94,11 +95,33 @@ class Tracker(Generic[T]):
             pod_id=self.key, elapsed=now - self.started, polls=self.polls, history=self.history,
         )
 
-    def timeout_text(self, timeout: float) -> str:
-        """The words of a timeout error: what was wanted, what was seen, the last error."""
+    def gone_error(self, cls: type[E], wanted: str, now: float) -> E:
+        """The not-found error ``cls`` for a resource the API says is gone, keeping the reply's
+        code, status, method, path and request id.
+
+        Never seen at all, it says "was not found (check the id)": most likely a wrong id,
+        not a resource that went away.
+        """
+        gone = self.gone
+        assert gone is not None
+        what = "disappeared" if self.last is not None else "was not found (check the id)"
+        return cls(
+            f"{self.noun} {self.key} {what} while waiting for {wanted} "
+            f"(after {now - self.started:.1f}s, {self.polls} polls): {gone.message}",
+            code=gone.code, http_status=gone.http_status, method=gone.method,
+            path=gone.path, request_id=gone.request_id,
+        )
+
+    def timeout_text(self, timeout: float, wanted: str | None = None) -> str:
+        """The words of a timeout error: what was wanted, what was seen, the last error.
+
+        ``wanted`` words the goal as "was not <wanted>"; by default it is "did not reach"
+        the target's status.
+        """
         seen = str(self.status_of(self.last)) if self.last is not None else "no successful poll"
+        goal = f"was not {wanted}" if wanted is not None else f"did not reach {self.target.status}"
         text = (
-            f"{self.noun} {self.key} did not reach {self.target.status} within {timeout:g}s "
+            f"{self.noun} {self.key} {goal} within {timeout:g}s "
             f"(last status: {seen}; {self.polls} polls; history {self.path()})"
         )
         if self.last_error is not None:
@@ -138,15 +161,7 @@ class PodTracker(Tracker[Pod]):
         want = self.target.status.value
         elapsed = now - self.started
         if self.gone is not None:
-            gone = self.gone
-            # Never seen at all: most likely a wrong id, not a pod that went away.
-            what = "disappeared" if self.last is not None else "was not found (check the id)"
-            err = PodNotFoundError(
-                f"pod {self.key} {what} while waiting for {want} "
-                f"(after {elapsed:.1f}s, {self.polls} polls): {gone.message}",
-                code=gone.code, http_status=gone.http_status, method=gone.method,
-                path=gone.path, request_id=gone.request_id,
-            )
+            err = self.gone_error(PodNotFoundError, want, now)
             err.pod, err.pod_id, err.elapsed = self.last, self.key, elapsed
             err.polls, err.history = self.polls, list(self.history)
             return err
