@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import msgspec
 
+from .._protocol import ReplyDecoder
 from ..errors import ResponseDecodeError
 from ..models import Pod
 from ..models._base import Int64
 
-__all__ = ["listed_pod", "listed_pod_id"]
+__all__ = ["POD_DECODER", "listed_pod", "listed_pod_id"]
+
+# One pod, as a reply's data (resources.pods re-exports it) and as one pod of a listing.
+POD_DECODER: ReplyDecoder[Pod] = ReplyDecoder(Pod)
 
 
 class _PodHead(msgspec.Struct):
     id: Int64
 
 
-# Non-strict, as every reply decoder (resources.pods.POD_DECODER): ids sent as strings decode.
+# Non-strict, as every reply decoder: ids sent as strings decode.
 _POD_HEAD = msgspec.json.Decoder(_PodHead, strict=False)
-_POD = msgspec.json.Decoder(Pod, strict=False)
 
 
 def listed_pod_id(raw: msgspec.Raw) -> int:
@@ -71,7 +74,7 @@ def _share(obj: object, names: tuple[str, ...]) -> None:
 def listed_pod(raw: msgspec.Raw) -> Pod:
     """A watched pod's snapshot, its repeated values shared with the other snapshots."""
     try:
-        pod = _POD.decode(raw)
+        pod = POD_DECODER.decode(raw)
     except (msgspec.DecodeError, ValueError, TypeError, RecursionError) as exc:
         raise _bad_listed_pod(raw, exc) from exc
     _share(pod, _SHARED_FIELDS)

@@ -32,7 +32,7 @@ from ..models import GpuType, Pod, PodCreateFields, PodCreateRequest, PodStatus,
 from ..models.request import check_create_request
 from ..models.status import check_statuses
 from ..waiting import PodListing, WatchPolicy
-from ._listing import listed_pod, listed_pod_id
+from ._listing import POD_DECODER, listed_pod, listed_pod_id
 from ._pod_waits import PodWaits
 
 if TYPE_CHECKING:
@@ -43,7 +43,6 @@ __all__ = ["DEFAULT_RECONCILE_SETTLE", "POD_DECODER", "POD_LIST_DECODER", "Pods"
 logger = logging.getLogger("yotta_async")
 
 # Built once, at import. Non-strict so that ids sent as JSON strings decode to int.
-POD_DECODER: ReplyDecoder[Pod] = ReplyDecoder(Pod)
 POD_LIST_DECODER: ReplyDecoder[list[Pod] | None] = ReplyDecoder(list[Pod] | None)
 # The API's own view of a pod, every field it sent (for tools that pass pods on unchanged).
 RAW_POD_DECODER: ReplyDecoder[dict[str, Any]] = ReplyDecoder(dict[str, Any])
