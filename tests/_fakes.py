@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import mmap
+from types import SimpleNamespace
+
+import pytest
 
 
 class FakeTime:
@@ -81,3 +85,33 @@ class SteppedTime:
         for _n, event in [w for w in self._watchers if w[0] <= pending]:
             event.set()
         self._watchers = [w for w in self._watchers if not w[1].is_set()]
+
+
+class RecordedMap(mmap.mmap):
+    """A memory map the session made while :func:`record_maps` was on; ``length`` stays
+    readable after ``close()`` (``len()`` of a closed map raises)."""
+
+    length: int
+
+    def __new__(cls, fileno: int, length: int) -> RecordedMap:
+        made = super().__new__(cls, fileno, length)
+        made.length = length
+        return made
+
+
+def record_maps(monkeypatch: pytest.MonkeyPatch) -> list[RecordedMap]:
+    """Every memory map ``yotta_async._session`` makes from now on, in order.
+
+    The session checks ``isinstance(raw, mmap.mmap)``, which a ``RecordedMap`` passes.
+    """
+    from yotta_async import _session
+
+    made: list[RecordedMap] = []
+
+    class Recording(RecordedMap):
+        def __new__(cls, fileno: int, length: int) -> RecordedMap:
+            made.append(super().__new__(cls, fileno, length))
+            return made[-1]
+
+    monkeypatch.setattr(_session, "mmap", SimpleNamespace(mmap=Recording))
+    return made

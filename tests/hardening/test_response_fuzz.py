@@ -7,7 +7,6 @@ import gzip
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import msgspec
@@ -16,6 +15,7 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests._fakes import record_maps
 from tests.hardening._util import BIG_ID, VALID_FIELDS, serve
 from yotta_async import (
     APIConnectionError,
@@ -278,24 +278,16 @@ async def test_a_big_body_closed_mid_way_is_a_connection_error_and_frees_its_map
 ) -> None:
     """Over MAPPED_BODY_BYTES announced, the body is read into a memory map; cut short, that
     read must still end in a YottaError (never a raw aiohttp one), and the map be given back."""
-    import mmap
-
     from yotta_async import _session
 
-    made: list[tuple[int, mmap.mmap]] = []
-
-    def recording(fileno: int, length: int) -> mmap.mmap:
-        made.append((length, mmap.mmap(fileno, length)))
-        return made[-1][1]
-
-    monkeypatch.setattr(_session, "mmap", SimpleNamespace(mmap=recording))
+    made = record_maps(monkeypatch)
     announced = 3 * _session.MAPPED_BODY_BYTES
     body = (b'{"code":10000,"message":"ok","data":[' + b" " * sent)[:sent]
     exc = await outcome(rig, endpoint, Reply(body, 200, JSON, mode="short", announced=announced))
     assert isinstance(exc, APIConnectionError), f"{endpoint}: got {exc!r}"
     # The mapped path was taken (by a create twice: its reconciliation lists pods, and is cut
     # short as well), and every map was given back.
-    assert made and all(length == announced and mapped.closed for length, mapped in made)
+    assert made and all(mapped.length == announced and mapped.closed for mapped in made)
 
 
 @pytest.mark.parametrize(
@@ -312,18 +304,9 @@ async def test_a_big_whole_reply_that_is_refused_frees_its_map(
 ) -> None:
     """A big reply read in full, then refused by parse_reply, gives its map back at once
     (the error's traceback would otherwise hold it as long as the error is kept)."""
-    import mmap
-
     from yotta_async import _session
 
-    made: list[mmap.mmap] = []
-
-    class Recording(mmap.mmap):  # the session checks isinstance(raw, mmap.mmap)
-        def __new__(cls, fileno: int, length: int) -> Recording:
-            made.append(super().__new__(cls, fileno, length))
-            return made[-1]  # type: ignore[return-value]
-
-    monkeypatch.setattr(_session, "mmap", SimpleNamespace(mmap=Recording))
+    made = record_maps(monkeypatch)
     padded = body + b" " * (_session.MAPPED_BODY_BYTES + 1 - len(body))  # JSON allows the spaces
     exc = await outcome(rig, "get", Reply(padded, status, JSON))
     assert isinstance(exc, expected), repr(exc)

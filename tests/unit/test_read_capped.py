@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import mmap
 from collections.abc import AsyncIterator, Iterator, Sequence
-from types import SimpleNamespace
 
 import msgspec
 import pytest
 
+from tests._fakes import RecordedMap, record_maps
 from yotta_async import ResponseDecodeError, _session
 from yotta_async._session import _read_capped
 
@@ -52,16 +52,9 @@ def small(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def maps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[mmap.mmap]]:
+def maps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[RecordedMap]]:
     """Every memory map ``_read_capped`` makes, recorded (only the session module sees this)."""
-    made: list[mmap.mmap] = []
-
-    def recording(fileno: int, length: int) -> mmap.mmap:
-        mapped = mmap.mmap(fileno, length)
-        made.append(mapped)
-        return mapped
-
-    monkeypatch.setattr(_session, "mmap", SimpleNamespace(mmap=recording))
+    made = record_maps(monkeypatch)
     yield made
     for mapped in made:
         mapped.close()
